@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Each runs `setup` first, which is idempotent and only redoes what changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION := 2.11.0
+SEED ?= 1234
+DEMO_DIR := out/demo
+RUST_SOURCES := Cargo.toml Cargo.lock $(shell find rust -name '*.rs')
+
+# pyo3's build script (cargo test and maturin) must see the venv's interpreter, not whatever
+# python3 is first on PATH.
+export PYO3_PYTHON := $(abspath $(PY))
+export VIRTUAL_ENV := $(abspath $(VENV))
+
+.PHONY: setup demo test test-rust test-python bench clean
+
+setup: $(VENV)/.medtitan-built
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned to the version on our GPU machines; the PyPI wheel is the CUDA build and runs
+# on the CPU here. Reinstalled only when pyproject.toml changes.
+$(VENV)/.deps-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet torch==$(TORCH_VERSION) 'maturin>=1.16,<2'
+	touch $@
+
+# Rebuild the Rust extension (release) whenever a Rust source or the package metadata changes.
+$(VENV)/.medtitan-built: $(VENV)/.deps-installed $(RUST_SOURCES) pyproject.toml
+	$(VENV)/bin/maturin develop --release --extras dev --quiet
+	touch $@
+
+demo: setup
+	$(PY) -m data_tools.demo_corpus --output $(DEMO_DIR)/corpus --seed $(SEED)
+	$(VENV)/bin/medtitan-data stats $(DEMO_DIR)/corpus --near-duplicates \
+		--json $(DEMO_DIR)/corpus_stats.json
+
+test: setup test-rust test-python
+
+test-rust: setup
+	cargo test --quiet
+
+test-python: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/dedup_oracle.py
+
+clean:
+	rm -rf $(VENV) target out

@@ -1,0 +1,1 @@
+"""Source adapters and the embedded demo-corpus generator (run from the repository root)."""

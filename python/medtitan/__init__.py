@@ -1,0 +1,16 @@
+"""medtitan: pre-train a domain foundation model from scratch.
+
+The throughput-bound work (dedup, tokenization, packing, shards) lives in the Rust extension
+``medtitan._core``; this package orchestrates it.
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _dist_version
+
+from medtitan import _core
+
+try:
+    __version__ = _dist_version("medtitan")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = _core.__version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,137 @@
+"""Reading JSONL corpora (plain, .gz, .zst) without losing a record silently.
+
+Every line of a file comes out as exactly one of: a `Record` (a JSON object with a string text
+field) or a `Quarantined` (where it was, why it was rejected, and the start of the raw line).
+Blank lines are counted, not returned. A file that cannot be opened or decompressed raises
+`CorpusReadError` naming the file and the line reached.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
+# A single document larger than this is almost certainly a broken export (a whole table in
+# one field); it is quarantined rather than allowed to blow up downstream memory.
+DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
+RAW_PREVIEW_CHARS = 200
+
+
+class CorpusReadError(Exception):
+    """A corpus file that cannot be read at all (missing, unreadable, corrupt compression)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    path: str
+    line: int
+    data: dict
+    text: str
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    path: str
+    line: int
+    reason: str
+    raw: str
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "line": self.line, "reason": self.reason, "raw": self.raw}
+
+
+def is_corpus_file(path: Path) -> bool:
+    return path.name.endswith(SUFFIXES)
+
+
+def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    """Files as given, and the corpus files directly inside any folder given, sorted by name."""
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and is_corpus_file(p))
+            if not found:
+                raise CorpusReadError(f"{item}: folder holds no {', '.join(SUFFIXES)} files")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise CorpusReadError(f"{item}: no such file or folder")
+    return files
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.name.endswith(".zst"):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
+
+
+def _preview(raw: bytes) -> str:
+    return raw[:RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
+
+
+def classify_line(
+    raw: bytes, path: str, line: int, text_field: str, max_record_bytes: int
+) -> Record | Quarantined:
+    """Turn one raw line into a Record or a Quarantined with the reason."""
+    if len(raw) > max_record_bytes:
+        return Quarantined(path, line, f"record of {len(raw):,} bytes exceeds the {max_record_bytes:,}-byte limit",
+                           _preview(raw))
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Quarantined(path, line, f"invalid UTF-8 at byte {error.start}", _preview(raw))
+    try:
+        data = json.loads(decoded)
+    except json.JSONDecodeError as error:
+        return Quarantined(path, line, f"malformed JSON: {error.msg} at column {error.colno}", _preview(raw))
+    if not isinstance(data, dict):
+        return Quarantined(path, line, f"not a JSON object (a {type(data).__name__})", _preview(raw))
+    if text_field not in data:
+        return Quarantined(path, line, f"missing text field {text_field!r}", _preview(raw))
+    text = data[text_field]
+    if not isinstance(text, str):
+        return Quarantined(path, line, f"text field {text_field!r} is a {type(text).__name__}, not a string",
+                           _preview(raw))
+    return Record(path, line, data, text)
+
+
+def read_records(
+    path: str | Path,
+    text_field: str = "text",
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    blank_lines: list[int] | None = None,
+) -> Iterator[Record | Quarantined]:
+    """Every non-blank line of `path` as a Record or a Quarantined, in file order.
+
+    Line numbers of blank lines are appended to `blank_lines` when it is given.
+    """
+    path = Path(path)
+    line = 0
+    try:
+        with _open_binary(path) as stream:
+            for line, raw in enumerate(stream, 1):
+                raw = raw.rstrip(b"\r\n")
+                if not raw.strip():
+                    if blank_lines is not None:
+                        blank_lines.append(line)
+                    continue
+                yield classify_line(raw, str(path), line, text_field, max_record_bytes)
+    except FileNotFoundError as error:
+        raise CorpusReadError(f"{path}: no such file") from error
+    except (OSError, EOFError) as error:
+        # gzip/zstd corruption and truncation surface here, after the lines already yielded.
+        raise CorpusReadError(f"{path}: cannot read past line {line}: {error}") from error
+    except Exception as error:  # zstandard raises its own ZstdError
+        if type(error).__name__ == "ZstdError":
+            raise CorpusReadError(f"{path}: corrupt zstd data after line {line}: {error}") from error
+        raise

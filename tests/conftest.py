@@ -1,0 +1,54 @@
+"""Shared fixtures: the demo corpus, generated once per test session."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from data_tools import demo_corpus
+
+DEMO_SEED = 1234
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """The full-size demo corpus, exactly as `make demo` generates it."""
+    output = tmp_path_factory.mktemp("demo") / "corpus"
+    demo_corpus.write(demo_corpus.generate(seed=DEMO_SEED), output)
+    return output
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def reference_words(text: str) -> list[str]:
+    """The dedup word definition of rust/shingles.rs, written independently in Python."""
+    words = []
+    for token in text.split():
+        word = re.sub(r"^[\W_]+|[\W_]+$", "", token)
+        if word:
+            words.append(word.lower())
+    return words
+
+
+def reference_shingles(text: str, ngram: int = 5) -> set[tuple[str, ...]]:
+    words = reference_words(text)
+    if not words:
+        return set()
+    window = min(ngram, len(words))
+    return {tuple(words[i:i + window]) for i in range(len(words) - window + 1)}
+
+
+def reference_jaccard(a: str, b: str, ngram: int = 5) -> float:
+    sa, sb = reference_shingles(a, ngram), reference_shingles(b, ngram)
+    union = len(sa | sb)
+    return len(sa & sb) / union if union else 0.0
+
+
+def reference_normalized(text: str) -> str:
+    return " ".join(text.lower().split())
