@@ -1,0 +1,131 @@
+"""Bad input never crashes silently or loses a record: readers and `medtitan-data stats`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from medtitan.data.jsonl import CorpusReadError, Quarantined, Record, expand_inputs, read_records
+from medtitan.data.stats import corpus_stats, format_table
+
+GOOD = [
+    {"id": "a", "doc_type": "clinical_notes", "text": "Chest pain for two days, worse with exertion and relieved by rest today."},
+    {"id": "b", "doc_type": "clinical_notes", "text": "CHEST pain for two days,  worse with exertion and relieved by rest today."},
+    {"id": "c", "doc_type": "radiology", "text": "Lungs clear. No pleural effusion or pneumothorax. Heart size normal today."},
+    {"id": "d", "doc_type": "radiology", "text": "Lungs clear. No pleural effusion or pneumothorax. Heart size normal today!"},
+    {"id": "e", "text": "A record without a doc_type is still counted, under its own row."},
+]
+BAD_LINES = [
+    (b'{"id": "x", "text": "unterminated', "malformed JSON"),
+    (b'["a", "list"]', "not a JSON object (a list)"),
+    (b'{"id": "y", "body": "no text field"}', "missing text field 'text'"),
+    (b'{"id": "z", "text": 42}', "text field 'text' is a int, not a string"),
+    (b'{"id": "w", "text": "caf\xe9"}', "invalid UTF-8 at byte"),
+]
+
+
+def write_mixed_file(path: Path) -> int:
+    """GOOD records, BAD_LINES and two blank lines, interleaved; returns the number of lines."""
+    lines = [json.dumps(r).encode() for r in GOOD[:2]] + [BAD_LINES[0][0], b""]
+    lines += [json.dumps(r).encode() for r in GOOD[2:]] + [raw for raw, _ in BAD_LINES[1:]] + [b"   "]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return len(lines)
+
+
+def test_every_line_is_a_record_a_quarantine_or_a_counted_blank(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    total_lines = write_mixed_file(path)
+    blank: list[int] = []
+    items = list(read_records(path, blank_lines=blank))
+    records = [i for i in items if isinstance(i, Record)]
+    quarantined = [i for i in items if isinstance(i, Quarantined)]
+    assert len(records) + len(quarantined) + len(blank) == total_lines
+    assert [r.data["id"] for r in records] == [r["id"] for r in GOOD]
+    assert blank == [4, total_lines]
+    for item, (_, reason) in zip(quarantined, BAD_LINES, strict=True):
+        assert item.path == str(path) and reason in item.reason
+    assert quarantined[0].line == 3
+
+
+def test_oversized_records_are_quarantined_not_loaded(tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_text(json.dumps({"text": "x" * 5000}) + "\n" + json.dumps({"text": "ok"}) + "\n")
+    items = list(read_records(path, max_record_bytes=1000))
+    assert isinstance(items[0], Quarantined) and "exceeds the 1,000-byte limit" in items[0].reason
+    assert isinstance(items[1], Record) and items[1].text == "ok"
+
+
+def test_gzip_and_zstd_read_the_same_records(tmp_path):
+    payload = "".join(json.dumps(r) + "\n" for r in GOOD).encode()
+    (tmp_path / "c.jsonl.gz").write_bytes(gzip.compress(payload))
+    (tmp_path / "c.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(payload))
+    (tmp_path / "c.jsonl").write_bytes(payload)
+    texts = {name: [r.text for r in read_records(tmp_path / name)] for name in ("c.jsonl", "c.jsonl.gz", "c.jsonl.zst")}
+    assert texts["c.jsonl"] == texts["c.jsonl.gz"] == texts["c.jsonl.zst"] == [r["text"] for r in GOOD]
+
+
+def test_truncated_gzip_raises_an_error_naming_the_file(tmp_path):
+    payload = gzip.compress(("".join(json.dumps(r) + "\n" for r in GOOD) * 200).encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(CorpusReadError, match="cut.jsonl.gz"):
+        list(read_records(path))
+
+
+def test_missing_inputs_are_named(tmp_path):
+    with pytest.raises(CorpusReadError, match="nowhere.jsonl: no such file"):
+        expand_inputs([tmp_path / "nowhere.jsonl"])
+    with pytest.raises(CorpusReadError, match="holds no"):
+        expand_inputs([tmp_path])
+
+
+def test_stats_counts_duplicates_and_quarantine(tmp_path):
+    write_mixed_file(tmp_path / "mixed.jsonl")
+    stats = corpus_stats([tmp_path], near_duplicates=True, threshold=0.5, progress=False)
+    assert stats.documents == len(GOOD)
+    assert len(stats.quarantined) == len(BAD_LINES) and stats.blank_lines == 2
+    notes, radiology = stats.by_doc_type["clinical_notes"], stats.by_doc_type["radiology"]
+    assert notes.documents == 2 and notes.exact_duplicates == 1  # b is a re-cased, re-spaced a
+    assert radiology.exact_duplicates == 0 and radiology.near_duplicate_pairs == 1  # c ~ d
+    assert {(a, b) for a, b, _ in stats.near_duplicate_pairs} == {("a", "b"), ("c", "d")}
+    assert notes.words == len(GOOD[0]["text"].split()) + len(GOOD[1]["text"].split())
+    table = format_table(stats)
+    assert "quarantined records: 5; blank lines: 2" in table and "mixed.jsonl:3: malformed JSON" in table
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("medtitan-data")
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_stats_cli_prints_the_table_and_writes_json(tmp_path):
+    write_mixed_file(tmp_path / "mixed.jsonl")
+    out = tmp_path / "report" / "stats.json"
+    result = run_cli("stats", str(tmp_path / "mixed.jsonl"), "--near-duplicates", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "clinical_notes" in result.stdout and "total" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["documents"] == 5 and report["quarantined"] == 5
+    assert len(report["quarantined_records"]) == 5
+
+
+def test_stats_cli_reports_bad_paths_and_options_without_a_traceback(tmp_path):
+    missing = run_cli("stats", str(tmp_path / "absent.jsonl"))
+    assert missing.returncode == 2 and "absent.jsonl: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    (tmp_path / "ok.jsonl").write_text(json.dumps(GOOD[0]) + "\n")
+    bad_threshold = run_cli("stats", str(tmp_path / "ok.jsonl"), "--near-duplicates", "--threshold", "2")
+    assert bad_threshold.returncode == 2 and "threshold must be in (0, 1]" in bad_threshold.stderr
+
+
+def test_medtitan_info_reports_the_rust_core(tmp_path):
+    script = Path(sys.executable).with_name("medtitan")
+    result = subprocess.run([str(script), "info"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "rust core" in result.stdout and "_core.abi3" in result.stdout, result.stdout
