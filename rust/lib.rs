@@ -1,8 +1,12 @@
 //! medtitan._core: thin Python bindings over the Rust core. No logic lives here: each function
 //! checks its arguments, releases the GIL around the real work, and calls one module.
 
+pub mod bpe;
 pub mod jaccard;
+pub mod normalizer;
 pub mod shingles;
+pub mod sp_model;
+mod tokenizer_py;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -93,5 +97,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_jaccard, m)?)?;
     m.add_function(wrap_pyfunction!(near_duplicate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_worker_for_tests, m)?)?;
+    m.add_class::<tokenizer_py::Tokenizer>()?;
     Ok(())
 }
