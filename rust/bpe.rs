@@ -29,7 +29,9 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 const NONE: u32 = u32::MAX;
 /// Segments longer than this (bytes) are encoded but not memoized.
 const MAX_CACHED_SEGMENT: usize = 96;
-/// The per-thread memo is cleared when it grows past this many segments, bounding memory.
+/// The per-thread memo stops growing at this many segments (tens of MB), bounding memory.
+/// Frequent segments appear early in any text, so a full memo keeps the ones that pay;
+/// clearing it instead would make a corpus with many rare words thrash.
 const MAX_CACHE_ENTRIES: usize = 1 << 18;
 /// How many models' scratch a thread keeps before dropping the oldest.
 const SCRATCHES_PER_THREAD: usize = 4;
@@ -301,10 +303,9 @@ impl SentencePieceBpe {
                     } else {
                         let before = out.len();
                         self.encode_segment(segment, scratch, out);
-                        if scratch.cache.len() >= MAX_CACHE_ENTRIES {
-                            scratch.cache.clear();
+                        if scratch.cache.len() < MAX_CACHE_ENTRIES {
+                            scratch.cache.insert(segment.into(), out[before..].into());
                         }
-                        scratch.cache.insert(segment.into(), out[before..].into());
                     }
                 }
             }

@@ -2,6 +2,7 @@
 //! Thin: argument checks, GIL release, thread pools; the logic is in bpe.rs.
 
 use crate::bpe::SentencePieceBpe;
+use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
@@ -153,10 +154,16 @@ impl Tokenizer {
     fn encode_buffers<'py>(
         &self,
         py: Python<'py>,
-        data: &[u8],
+        data: PyBuffer<u8>,
         offsets: &[u8],
         num_threads: Option<usize>,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        if !data.is_c_contiguous() {
+            return Err(PyValueError::new_err("the data buffer must be contiguous"));
+        }
+        // SAFETY: the buffer is contiguous, `data` keeps its exporter alive (and the view valid)
+        // until this function returns, and it is only read.
+        let data: &[u8] = unsafe { std::slice::from_raw_parts(data.buf_ptr() as *const u8, data.len_bytes()) };
         if offsets.len() % 8 != 0 || offsets.len() < 8 {
             return Err(PyValueError::new_err("offsets must hold at least one little-endian int64"));
         }

@@ -11,6 +11,11 @@ import pytest
 from data_tools import demo_corpus
 
 DEMO_SEED = 1234
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_DATA.is_dir(), reason=f"needs the shared development corpus at {SHARED_DATA}, which is absent here"
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +23,28 @@ def demo_dir(tmp_path_factory) -> Path:
     """The full-size demo corpus, exactly as `make demo` generates it."""
     output = tmp_path_factory.mktemp("demo") / "corpus"
     demo_corpus.write(demo_corpus.generate(seed=DEMO_SEED), output)
+    return output
+
+
+@pytest.fixture(scope="session")
+def demo_tokenizer_dir(demo_dir, tmp_path_factory) -> Path:
+    """A small BPE model (nfkc, section headers, byte fallback) trained on the demo corpus."""
+    from medtitan.tokenizer import TokenizerTrainingConfig, train_tokenizer
+
+    output = tmp_path_factory.mktemp("demo_tokenizer")
+    config = TokenizerTrainingConfig.from_toml(REPO / "data_configs" / "tokenizer_demo.toml")
+    train_tokenizer([demo_dir], output, config, progress=False)
+    return output
+
+
+@pytest.fixture(scope="session")
+def medical_64k_dir(tmp_path_factory) -> Path:
+    """The 64K medical model of data_configs/tokenizer_64k.toml, trained on ../shared/data."""
+    from medtitan.tokenizer import TokenizerTrainingConfig, train_tokenizer
+
+    output = tmp_path_factory.mktemp("tokenizer_64k")
+    config = TokenizerTrainingConfig.from_toml(REPO / "data_configs" / "tokenizer_64k.toml")
+    train_tokenizer([SHARED_DATA], output, config, progress=False)
     return output
 
 

@@ -10,7 +10,7 @@ import os
 import random
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,7 @@ class Tokenizer:
             raise TypeError(f"expected a string array, got {array.type}")
         _, offsets_buffer, data_buffer = array.buffers()
         offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset: array.offset + len(array) + 1]
-        data = memoryview(data_buffer) if data_buffer is not None else b""
+        data = memoryview(data_buffer).cast("B") if data_buffer is not None else memoryview(b"")
         return _as_arrays(self._core.encode_buffers(data, offsets.astype("<i8").tobytes(), num_threads))
 
     def decode(self, ids: list[int]) -> str:
@@ -128,6 +128,26 @@ class TokenizerTrainingConfig:
     max_piece_length: int = 24  # sentencepiece's default 16 cannot hold "▁methylprednisolone"
     text_field: str = "text"
     num_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike, **overrides) -> TokenizerTrainingConfig:
+        """The [tokenizer] table of a TOML file (weights in [tokenizer.weights]); unknown keys
+        are an error naming the file, so a typo never silently falls back to a default."""
+        import tomllib
+
+        path = Path(path)
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get("tokenizer", {})
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ValueError(f"{path}: {error}") from error
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown [tokenizer] keys {unknown}; known: {sorted(known)}")
+        if "user_defined_symbols" in table:
+            table["user_defined_symbols"] = tuple(table["user_defined_symbols"])
+        table.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**table)
 
 
 @dataclass

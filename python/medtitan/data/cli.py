@@ -23,6 +23,83 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_weights(items: list[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    weights = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise SystemExit(f"medtitan-data train-tokenizer: error: --weight {item!r} is not DOC_TYPE=NUMBER")
+    return weights
+
+
+def _train_tokenizer(args: argparse.Namespace) -> int:
+    from medtitan.tokenizer import TokenizerTrainingConfig, train_tokenizer
+
+    overrides = dict(vocab_size=args.vocab_size, weights=_parse_weights(args.weight), sample_chars=args.sample_chars,
+                     seed=args.seed, holdout_fraction=args.holdout_fraction, split_digits=args.split_digits,
+                     normalization=args.normalization, text_field=args.text_field,
+                     user_defined_symbols=tuple(args.user_defined_symbols.split(",")) if args.user_defined_symbols else None)
+    config = (TokenizerTrainingConfig.from_toml(args.config, **overrides) if args.config
+              else TokenizerTrainingConfig(**{k: v for k, v in overrides.items() if v is not None}))
+    print(f"training a {config.vocab_size:,}-piece BPE tokenizer on {', '.join(args.inputs)}")
+    model = train_tokenizer(args.inputs, args.output, config, progress=args.verbose)
+    sidecar = json.loads((model.parent / "tokenizer.model.json").read_text())
+    header = f"{'doc_type':<24}{'docs':>8}{'held out':>10}{'dups':>7}{'avail MB':>10}{'sample MB':>11}{'share':>8}{'repeat':>8}"
+    print(header)
+    print("-" * len(header))
+    for doc_type, row in sidecar["sample"].items():
+        print(f"{doc_type:<24}{row['documents']:>8,}{row['held_out']:>10,}{row['duplicates_dropped']:>7,}"
+              f"{row['available_chars'] / 1e6:>10.2f}{row['sampled_chars'] / 1e6:>11.2f}"
+              f"{row['share_of_sample']:>8.1%}{row['repeat_factor']:>7.2f}x")
+    if sidecar["skipped_doc_types"]:
+        print("not trained on (no weight): " + ", ".join(f"{k} ({v:,} docs)" for k, v in sidecar["skipped_doc_types"].items()))
+    if sidecar["quarantined"]:
+        print(f"quarantined records: {len(sidecar['quarantined'])} (listed in {model}.json)")
+    print(f"wrote {model} ({sidecar['sha256'][:12]}..., {sidecar['seconds']} s) and {model}.json")
+    return 0
+
+
+def _fertility(args: argparse.Namespace) -> int:
+    from medtitan.data.documents import ReadReport, read_documents
+    from medtitan.tokenizer import Tokenizer
+    from medtitan.tokenizer_fertility import (
+        CASE_STUDY_TERMS, MedtitanEncoder, fertility_report, format_report, load_encoder,
+    )
+
+    try:
+        ours = MedtitanEncoder(Tokenizer.from_file(args.tokenizer))
+    except ValueError as error:
+        if "only BPE models" not in str(error):
+            raise
+        ours = load_encoder(args.tokenizer)  # a unigram model: measured with sentencepiece itself
+    encoders = [ours] + [load_encoder(b) for b in args.baseline]
+    terms = list(CASE_STUDY_TERMS)
+    if args.terms:
+        terms = [line.strip() for line in args.terms.read_text(encoding="utf-8").splitlines() if line.strip()]
+    report_of_reading = ReadReport()
+    by_type: dict[str, list[str]] = {}
+    for document in read_documents(args.inputs, text_field=args.text_field, report=report_of_reading):
+        by_type.setdefault(document.doc_type, []).append(document.text)
+    if not by_type:
+        raise CorpusReadError(f"no documents in {', '.join(args.inputs)}")
+    report = fertility_report(by_type, encoders, terms)
+    print(format_report(report))
+    if report_of_reading.quarantined:
+        print(f"quarantined records (not measured): {len(report_of_reading.quarantined)}")
+        for item in report_of_reading.quarantined[:5]:
+            print(f"  {item.path}:{item.line}: {item.reason}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = report.to_json() | {"quarantined": [q.to_json() for q in report_of_reading.quarantined]}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medtitan-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +113,32 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--ngram", type=int, default=5, help="words per shingle")
     stats.add_argument("--json", type=Path, help="also write the full statistics here")
     stats.set_defaults(run=_stats)
+
+    train = commands.add_parser("train-tokenizer", help="train a sentencepiece BPE tokenizer on a doc_type-weighted sample")
+    train.add_argument("inputs", nargs="+", help="JSONL (.gz, .zst) or Parquet files, or folders of them")
+    train.add_argument("--output", required=True, type=Path, help="folder for tokenizer.model and its .json sidecar")
+    train.add_argument("--config", type=Path, help="TOML with a [tokenizer] table (see data_configs/tokenizer_64k.toml)")
+    train.add_argument("--vocab-size", type=int)
+    train.add_argument("--weight", action="append", metavar="DOC_TYPE=W", help="share of the sample (repeatable)")
+    train.add_argument("--sample-chars", type=int, help="size of the weighted training sample in characters")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--holdout-fraction", type=float, help="duplicate families held out, written to OUTPUT/holdout/")
+    train.add_argument("--split-digits", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--normalization", help="sentencepiece normalization rule (nfkc, nmt_nfkc, identity)")
+    train.add_argument("--user-defined-symbols", help="comma-separated pieces that are always one token")
+    train.add_argument("--text-field", default=None)
+    train.add_argument("--verbose", action="store_true", help="show sentencepiece's own log")
+    train.set_defaults(run=_train_tokenizer)
+
+    fert = commands.add_parser("fertility", help="tokens per word and per medical term, per doc_type, against baselines")
+    fert.add_argument("inputs", nargs="+", help="JSONL (.gz, .zst) or Parquet files, or folders of them")
+    fert.add_argument("--tokenizer", required=True, type=Path, help="the sentencepiece .model to measure")
+    fert.add_argument("--baseline", action="append", default=[], type=Path,
+                      help="a .model, HF tokenizer.json or .tiktoken file to compare with (repeatable)")
+    fert.add_argument("--terms", type=Path, help="medical terms, one per line (default: the case study's)")
+    fert.add_argument("--text-field", default="text")
+    fert.add_argument("--json", type=Path, help="also write the full report here")
+    fert.set_defaults(run=_fertility)
     return parser
 
 
@@ -46,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusReadError as error:
         print(f"medtitan-data {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:  # bad option values rejected by the Rust core
+    except (ValueError, FileNotFoundError) as error:  # bad files and option values, named in the message
         print(f"medtitan-data {args.command}: error: {error}", file=sys.stderr)
         return 2
 
