@@ -8,6 +8,10 @@ PY := $(VENV)/bin/python
 TORCH_VERSION := 2.11.0
 SEED ?= 1234
 DEMO_DIR := out/demo
+SHARED_TOKENIZERS := ../shared/data/baseline_tokenizers
+# Baselines for the demo's fertility table, where the shared development data is present.
+DEMO_BASELINES := $(if $(wildcard $(SHARED_TOKENIZERS)/tokenizer.model.v1),\
+	--baseline $(SHARED_TOKENIZERS)/tokenizer.model.v1 --baseline $(SHARED_TOKENIZERS)/gpt2.tiktoken,)
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find rust -name '*.rs')
 
 # pyo3's build script (cargo test and maturin) must see the venv's interpreter, not whatever
@@ -37,6 +41,10 @@ demo: setup
 	$(PY) -m data_tools.demo_corpus --output $(DEMO_DIR)/corpus --seed $(SEED)
 	$(VENV)/bin/medtitan-data stats $(DEMO_DIR)/corpus --near-duplicates \
 		--json $(DEMO_DIR)/corpus_stats.json
+	$(VENV)/bin/medtitan-data train-tokenizer $(DEMO_DIR)/corpus --config data_configs/tokenizer_demo.toml \
+		--output $(DEMO_DIR)/tokenizer
+	$(VENV)/bin/medtitan-data fertility $(DEMO_DIR)/tokenizer/holdout --tokenizer $(DEMO_DIR)/tokenizer/tokenizer.model \
+		$(DEMO_BASELINES) --json $(DEMO_DIR)/fertility.json
 
 test: setup test-rust test-python
 
@@ -48,6 +56,7 @@ test-python: setup
 
 bench: setup
 	$(PY) benchmarks/dedup_oracle.py
+	$(PY) benchmarks/tokenizer.py
 
 clean:
 	rm -rf $(VENV) target out

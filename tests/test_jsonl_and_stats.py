@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from medtitan.data.jsonl import CorpusReadError, Quarantined, Record, expand_inputs, read_records
+from medtitan.data.documents import expand
+from medtitan.data.jsonl import CorpusReadError, Quarantined, Record, read_records
 from medtitan.data.stats import corpus_stats, format_table
 
 GOOD = [
@@ -80,9 +81,9 @@ def test_truncated_gzip_raises_an_error_naming_the_file(tmp_path):
 
 def test_missing_inputs_are_named(tmp_path):
     with pytest.raises(CorpusReadError, match="nowhere.jsonl: no such file"):
-        expand_inputs([tmp_path / "nowhere.jsonl"])
+        expand([tmp_path / "nowhere.jsonl"])
     with pytest.raises(CorpusReadError, match="holds no"):
-        expand_inputs([tmp_path])
+        expand([tmp_path])
 
 
 def test_stats_counts_duplicates_and_quarantine(tmp_path):
@@ -95,6 +96,7 @@ def test_stats_counts_duplicates_and_quarantine(tmp_path):
     assert radiology.exact_duplicates == 0 and radiology.near_duplicate_pairs == 1  # c ~ d
     assert {(a, b) for a, b, _ in stats.near_duplicate_pairs} == {("a", "b"), ("c", "d")}
     assert notes.words == len(GOOD[0]["text"].split()) + len(GOOD[1]["text"].split())
+    assert stats.by_doc_type["(no doc_type)"].documents == 1
     table = format_table(stats)
     assert "quarantined records: 5; blank lines: 2" in table and "mixed.jsonl:3: malformed JSON" in table
 
@@ -129,3 +131,24 @@ def test_medtitan_info_reports_the_rust_core(tmp_path):
     result = subprocess.run([str(script), "info"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "rust core" in result.stdout and "_core.abi3" in result.stdout, result.stdout
+
+
+def test_parquet_documents_are_read_and_bad_rows_quarantined(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from medtitan.data.documents import ReadReport, read_documents
+
+    table = pa.table({"id": ["p1", "p2", "p3"], "doc_type": ["radiology", "radiology", None],
+                      "body": ["Lungs are clear.", None, "No effusion."]})
+    pq.write_table(table, tmp_path / "reports.parquet")
+    report = ReadReport()
+    documents = list(read_documents([tmp_path], text_field="body", report=report))
+    assert [(d.id, d.doc_type, d.text) for d in documents] == [
+        ("p1", "radiology", "Lungs are clear."), ("p3", "(no doc_type)", "No effusion.")]
+    assert [(q.line, q.reason) for q in report.quarantined] == [(1, "text column 'body' is NoneType, not a string")]
+    with pytest.raises(CorpusReadError, match="reports.parquet: no column 'text'"):
+        list(read_documents([tmp_path / "reports.parquet"]))
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(CorpusReadError, match="broken.parquet: cannot read Parquet"):
+        list(read_documents([tmp_path / "broken.parquet"]))

@@ -13,4 +13,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = _core.__version__
 
-__all__ = ["__version__"]
+from medtitan.tokenizer import Tokenizer, train_tokenizer  # noqa: E402
+from medtitan.tokenizer_fertility import fertility  # noqa: E402
+
+__all__ = ["__version__", "Tokenizer", "fertility", "train_tokenizer"]

@@ -33,7 +33,7 @@ class Encoder:
 class MedtitanEncoder(Encoder):
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
-        self.name = Path(tokenizer.path).name if getattr(tokenizer, "path", None) else "medtitan"
+        self.name = str(tokenizer.path) if getattr(tokenizer, "path", None) else "medtitan"
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return self.tokenizer.encode_batch(texts)
@@ -179,9 +179,9 @@ def fertility_report(documents_by_type: dict[str, list[str]], encoders: list[Enc
 
 
 def format_report(report: FertilityReport) -> str:
-    names = report.tokenizers
-    header = ["doc_type", "words"] + [f"{n} tok/word" for n in names] + [f"1-token words ({names[0]})"] + [
-        f"vs {n}" for n in names[1:]]
+    """Tokens per whitespace word by doc_type: ours, then each baseline, then our saving."""
+    baselines = report.tokenizers[1:]
+    header = ["doc_type", "words", "ours"] + baselines + ["1-token words"] + [f"vs {n}" for n in baselines]
     rows = []
     for doc_type, values in report.by_doc_type.items():
         row = [doc_type, f"{values[0].words:,}"] + [f"{v.tokens_per_word:.3f}" for v in values]
@@ -189,14 +189,15 @@ def format_report(report: FertilityReport) -> str:
         row += [f"{1 - values[0].tokens_per_word / v.tokens_per_word:+.1%}" if v.tokens_per_word else "-"
                 for v in values[1:]]
         rows.append(row)
-    term_row = ["medical terms", str(len(report.terms))] + [f"{report.mean_term_tokens(i):.2f}/term" for i in range(len(names))]
-    term_row.append("")
-    base = report.mean_term_tokens(0)
-    term_row += [f"{1 - base / report.mean_term_tokens(i):+.1%}" if report.mean_term_tokens(i) else "-"
-                 for i in range(1, len(names))]
+    means = [report.mean_term_tokens(i) for i in range(len(report.tokenizers))]
+    term_row = ["per medical term", f"{len(report.terms)} terms"] + [f"{m:.2f}" for m in means] + [""]
+    term_row += [f"{1 - means[0] / m:+.1%}" if m else "-" for m in means[1:]]
     rows.append(term_row)
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [header] + rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("terms: " + ", ".join(f"{t} {'/'.join(map(str, c))}" for t, c in report.terms.items()))
+    lines.insert(len(lines) - 1, lines[1])
+    lines.append(f"tokens per whitespace word; ours = {report.tokenizers[0]}; 'vs X' = tokens saved against X")
+    lines.append("terms (tokens: " + " / ".join(["ours"] + baselines) + "): "
+                 + ", ".join(f"{t} {'/'.join(map(str, c))}" for t, c in report.terms.items()))
     return "\n".join(lines)

@@ -45,26 +45,6 @@ class Quarantined:
         return {"path": self.path, "line": self.line, "reason": self.reason, "raw": self.raw}
 
 
-def is_corpus_file(path: Path) -> bool:
-    return path.name.endswith(SUFFIXES)
-
-
-def expand_inputs(inputs: list[str | Path]) -> list[Path]:
-    """Files as given, and the corpus files directly inside any folder given, sorted by name."""
-    files: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and is_corpus_file(p))
-            if not found:
-                raise CorpusReadError(f"{item}: folder holds no {', '.join(SUFFIXES)} files")
-            files += found
-        elif item.is_file():
-            files.append(item)
-        else:
-            raise CorpusReadError(f"{item}: no such file or folder")
-    return files
-
-
 def _open_binary(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")

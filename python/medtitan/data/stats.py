@@ -15,9 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from medtitan import _core
-from medtitan.data.jsonl import Quarantined, Record, expand_inputs, read_records
-
-NO_DOC_TYPE = "(no doc_type)"
+from medtitan.data.documents import ReadReport, expand, read_documents
+from medtitan.data.jsonl import Quarantined
 
 
 @dataclass
@@ -69,22 +68,16 @@ def corpus_stats(
     ngram: int = 5,
     progress: bool = True,
 ) -> CorpusStats:
-    files = expand_inputs(inputs)
+    files = expand(inputs)
+    report = ReadReport()
     texts: list[str] = []
     doc_types: list[str] = []
     ids: list[str] = []
-    quarantined: list[Quarantined] = []
-    blank: list[int] = []
-    for path in tqdm(files, desc="reading", unit="file", disable=not progress or None):
-        for item in read_records(path, text_field=text_field, blank_lines=blank):
-            if isinstance(item, Quarantined):
-                quarantined.append(item)
-                continue
-            assert isinstance(item, Record)
-            texts.append(item.text)
-            doc_type = item.data.get("doc_type")
-            doc_types.append(doc_type if isinstance(doc_type, str) and doc_type else NO_DOC_TYPE)
-            ids.append(str(item.data.get("id", f"{path}:{item.line}")))
+    for document in tqdm(read_documents(files, text_field=text_field, report=report), desc="reading",
+                         unit=" docs", disable=not progress or None):
+        texts.append(document.text)
+        doc_types.append(document.doc_type)
+        ids.append(document.id)
 
     by_type: dict[str, DocTypeStats] = {}
     for text, doc_type in zip(texts, doc_types):
@@ -105,7 +98,7 @@ def corpus_stats(
             by_type[doc_types[first]].near_duplicate_pairs += 1
             pairs.append((ids[first], ids[second], round(similarity, 6)))
 
-    return CorpusStats([str(p) for p in files], by_type, quarantined, len(blank), near_duplicates, threshold, pairs)
+    return CorpusStats(report.files, by_type, report.quarantined, report.blank_lines, near_duplicates, threshold, pairs)
 
 
 def format_table(stats: CorpusStats) -> str:
