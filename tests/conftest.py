@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from data_tools import demo_corpus
 
 DEMO_SEED = 1234
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# The shared development corpus: ../shared/data beside the checkout, or MEDTITAN_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("MEDTITAN_SHARED_DATA", REPO.parent / "shared" / "data"))
 needs_shared_data = pytest.mark.skipif(
     not SHARED_DATA.is_dir(), reason=f"needs the shared development corpus at {SHARED_DATA}, which is absent here"
 )

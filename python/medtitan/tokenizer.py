@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from medtitan import _core
+from tqdm import tqdm
+
 from medtitan.data.documents import Document, ReadReport, read_documents
 
 SPECIAL_PIECES = {"pad": "<pad>", "bos": "<s>", "eos": "</s>", "unk": "<unk>"}  # ids 0, 1, 2, 3
@@ -183,33 +185,21 @@ def _training_lines(text: str) -> list[str]:
     return lines
 
 
-def _weighted_sample(by_type: dict[str, list[Document]], stats: dict[str, DocTypeSample],
-                     config: TokenizerTrainingConfig) -> list[str]:
-    """Whole documents drawn per doc_type until each reaches its share of sample_chars;
-    doc_types with less text than their share are repeated (deterministically, by seed)."""
-    total_weight = sum(s.weight for s in stats.values())
-    lines: list[str] = []
-    for doc_type in sorted(by_type):
-        documents = by_type[doc_type]
-        quota = config.sample_chars * stats[doc_type].weight / total_weight
-        rng = random.Random(f"{config.seed}:{doc_type}")
-        order = list(range(len(documents)))
-        taken = 0
-        while taken < quota and documents:
-            rng.shuffle(order)
-            for index in order:
-                text = documents[index].text
-                lines += _training_lines(text)
-                taken += len(text)
-                stats[doc_type].sampled_documents += 1
-                if taken >= quota:
-                    break
-        stats[doc_type].sampled_chars = taken
-    return lines
+def _decide(document: Document, config: TokenizerTrainingConfig) -> str:
+    """'skip' (no weight), 'holdout' or 'train': a pure function of the document and config."""
+    weight = (config.weights or {}).get(document.doc_type)
+    if weight is None and (config.weights is not None or document.doc_type.startswith("eval_")):
+        return "skip"
+    if weight is not None and weight <= 0:
+        return "skip"
+    if config.holdout_fraction and _holdout_bucket(document.group, config.seed) < config.holdout_fraction:
+        return "holdout"
+    return "train"
 
 
 def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLike,
-                    config: TokenizerTrainingConfig | None = None, progress: bool = True) -> Path:
+                    config: TokenizerTrainingConfig | None = None, progress: bool = True,
+                    verbose: bool = False) -> Path:
     """Train a sentencepiece BPE model on a doc_type-weighted sample of `inputs`.
 
     Writes OUTPUT/tokenizer.model and its sidecar OUTPUT/tokenizer.model.json (config, per-doc_type sample
@@ -226,42 +216,73 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
+    # Pass 1, streaming: what each doc_type offers, after exact-duplicate removal; held-out
+    # documents are written out as they pass. Texts are not kept, so memory is bounded by the
+    # sample size, not the corpus size.
     report = ReadReport()
-    by_type: dict[str, list[Document]] = defaultdict(list)
-    held_out: dict[str, list[Document]] = defaultdict(list)
-    skipped_types: dict[str, int] = defaultdict(int)
-    seen_hashes: set[int] = set()
     stats: dict[str, DocTypeSample] = {}
-    documents = list(read_documents(list(inputs), text_field=config.text_field, report=report))
-    hashes = _core.normalized_hashes([d.text for d in documents])
-    for document, digest in zip(documents, hashes):
-        weight = (config.weights or {}).get(document.doc_type)
-        if document.doc_type.startswith("eval_") and weight is None:
-            skipped_types[document.doc_type] += 1
-            continue
-        if config.weights is not None and not weight:
-            skipped_types[document.doc_type] += 1
-            continue
-        sample = stats.setdefault(document.doc_type, DocTypeSample(weight=weight or 1.0))
-        sample.documents += 1
-        if config.holdout_fraction and _holdout_bucket(document.group, config.seed) < config.holdout_fraction:
-            sample.held_out += 1
-            held_out[document.doc_type].append(document)
-            continue
-        if digest in seen_hashes:
-            sample.duplicates_dropped += 1
-            continue
-        seen_hashes.add(digest)
-        sample.available_chars += len(document.text)
-        by_type[document.doc_type].append(document)
-    if not by_type:
+    skipped_types: dict[str, int] = defaultdict(int)
+    first_seen: dict[int, int] = {}  # normalized-text hash -> ordinal of its first training document
+    holdout_dir = output / "holdout"
+    for stale in holdout_dir.glob("*.jsonl"):
+        stale.unlink()
+    holdout_files: dict[str, object] = {}
+    try:
+        documents = read_documents(list(inputs), text_field=config.text_field, report=report)
+        for ordinal, document in enumerate(tqdm(documents, desc="counting", unit=" docs", disable=not progress)):
+            decision = _decide(document, config)
+            if decision == "skip":
+                skipped_types[document.doc_type] += 1
+                continue
+            weight = (config.weights or {}).get(document.doc_type, 1.0)
+            sample = stats.setdefault(document.doc_type, DocTypeSample(weight=weight))
+            sample.documents += 1
+            if decision == "holdout":
+                sample.held_out += 1
+                if document.doc_type not in holdout_files:
+                    holdout_dir.mkdir(parents=True, exist_ok=True)
+                    holdout_files[document.doc_type] = open(holdout_dir / f"{document.doc_type}.jsonl", "w", encoding="utf-8")
+                record = {"id": document.id, "doc_type": document.doc_type, "text": document.text}
+                holdout_files[document.doc_type].write(json.dumps(record, ensure_ascii=False) + "\n")
+                continue
+            digest = _core.normalized_hash(document.text)
+            if digest in first_seen:
+                sample.duplicates_dropped += 1
+                continue
+            first_seen[digest] = ordinal
+            sample.available_chars += len(document.text)
+    finally:
+        for handle in holdout_files.values():
+            handle.close()
+    if not any(s.available_chars for s in stats.values()):
         raise ValueError(f"no training documents in {', '.join(map(str, inputs))} "
                          f"(skipped doc_types: {dict(skipped_types) or 'none'})")
     missing = sorted(set(config.weights or {}) - set(stats))
     if missing:
         raise ValueError(f"weights name doc_types not found in the inputs: {', '.join(missing)}")
 
-    lines = _weighted_sample(by_type, stats, config)
+    # Pass 2: each training document goes into the sample quota/available times on average.
+    # Systematic sampling (a running sum per doc_type from a seeded start) makes every share
+    # exact to within one document and repeats small sources evenly.
+    total_weight = sum(s.weight for s in stats.values())
+    rate = {t: config.sample_chars * s.weight / total_weight / s.available_chars
+            for t, s in stats.items() if s.available_chars}
+    position = {t: random.Random(f"{config.seed}:{t}").random() for t in rate}
+    lines: list[str] = []
+    documents = read_documents(list(inputs), text_field=config.text_field, report=ReadReport())
+    for ordinal, document in enumerate(tqdm(documents, desc="sampling", unit=" docs", disable=not progress)):
+        if document.doc_type not in rate or _decide(document, config) != "train":
+            continue
+        if first_seen.get(_core.normalized_hash(document.text)) != ordinal:
+            continue
+        before = position[document.doc_type]
+        position[document.doc_type] = before + rate[document.doc_type]
+        copies = int(position[document.doc_type]) - int(before)
+        if copies:
+            lines += _training_lines(document.text) * copies
+            stats[document.doc_type].sampled_chars += copies * len(document.text)
+            stats[document.doc_type].sampled_documents += copies
+
     model_path = output / "tokenizer.model"
     trainer_options = dict(
         model_type="bpe", vocab_size=config.vocab_size, character_coverage=config.character_coverage,
@@ -274,17 +295,10 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
         remove_extra_whitespaces=config.collapse_spaces, add_dummy_prefix=True,
         max_sentencepiece_length=config.max_piece_length, max_sentence_length=4 * MAX_TRAINING_LINE_CHARS + 16,
         input_sentence_size=0, shuffle_input_sentence=False, num_threads=config.num_threads,
-        minloglevel=0 if progress else 2,
+        minloglevel=0 if verbose else 2,
     )
     with open(model_path, "wb") as writer:
         spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=writer, **trainer_options)
-
-    for doc_type, docs in held_out.items():
-        holdout_path = output / "holdout" / f"{doc_type}.jsonl"
-        holdout_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(holdout_path, "w", encoding="utf-8") as handle:
-            for doc in docs:
-                handle.write(json.dumps({"id": doc.id, "doc_type": doc.doc_type, "text": doc.text}, ensure_ascii=False) + "\n")
 
     sidecar = {
         "model": model_path.name,

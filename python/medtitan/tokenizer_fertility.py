@@ -4,6 +4,7 @@ against baseline tokenizers (sentencepiece .model, HF tokenizer.json, tiktoken r
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ _CL100K_PATTERN = (r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,
                    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""")
 
 
-class Encoder:
+class Encoder(ABC):
     """Anything with a name and encode_batch(texts) -> list of id lists."""
 
     name: str
@@ -26,8 +27,9 @@ class Encoder:
     # dummy prefix; byte-level BPEs need the leading space written out.
     word_prefix = ""
 
+    @abstractmethod
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        raise NotImplementedError
+        """Ids of each text, no special tokens added."""
 
 
 class MedtitanEncoder(Encoder):

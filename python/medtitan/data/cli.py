@@ -46,7 +46,7 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
     config = (TokenizerTrainingConfig.from_toml(args.config, **overrides) if args.config
               else TokenizerTrainingConfig(**{k: v for k, v in overrides.items() if v is not None}))
     print(f"training a {config.vocab_size:,}-piece BPE tokenizer on {', '.join(args.inputs)}")
-    model = train_tokenizer(args.inputs, args.output, config, progress=args.verbose)
+    model = train_tokenizer(args.inputs, args.output, config, verbose=args.verbose)
     sidecar = json.loads((model.parent / "tokenizer.model.json").read_text())
     header = f"{'doc_type':<24}{'docs':>8}{'held out':>10}{'dups':>7}{'avail MB':>10}{'sample MB':>11}{'share':>8}{'repeat':>8}"
     print(header)
