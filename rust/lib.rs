@@ -2,10 +2,15 @@
 //! checks its arguments, releases the GIL around the real work, and calls one module.
 
 pub mod bpe;
+pub mod deid;
 pub mod jaccard;
+pub mod lsh;
+pub mod minhash;
 pub mod normalizer;
 pub mod shingles;
 pub mod sp_model;
+mod dedup_py;
+mod deid_py;
 mod tokenizer_py;
 
 use pyo3::exceptions::PyValueError;
@@ -98,5 +103,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(near_duplicate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_worker_for_tests, m)?)?;
     m.add_class::<tokenizer_py::Tokenizer>()?;
+    deid_py::register(m)?;
+    dedup_py::register(m)?;
     Ok(())
 }
