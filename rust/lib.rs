@@ -3,12 +3,18 @@
 
 pub mod bpe;
 pub mod deid;
+pub mod filters;
 pub mod jaccard;
 pub mod lsh;
 pub mod minhash;
+pub mod ngrams;
 pub mod normalizer;
+pub mod pack;
+pub mod shards;
 pub mod shingles;
+pub mod shuffle;
 pub mod sp_model;
+mod data_py;
 mod dedup_py;
 mod deid_py;
 mod tokenizer_py;
@@ -103,6 +109,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(near_duplicate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_worker_for_tests, m)?)?;
     m.add_class::<tokenizer_py::Tokenizer>()?;
+    data_py::register(m)?;
     deid_py::register(m)?;
     dedup_py::register(m)?;
     Ok(())

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from medtitan.data.build_config import ConfigError
 from medtitan.data.jsonl import CorpusReadError
 
 
@@ -100,6 +101,36 @@ def _fertility(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    from medtitan.data.build import build
+    from medtitan.data.build_config import load_build_config
+    from medtitan.data.report import format_build_summary
+
+    config = load_build_config(args.config, output=args.output, workers=args.workers)
+    report = build(config, progress=not args.quiet)
+    print(format_build_summary(report))
+    print(f"wrote {config.output} (manifest.json, report.json, train/, validation/)")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from medtitan.data.report import format_manifest_summary
+    from medtitan.data.shards import verify
+
+    manifest_path = args.output / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path}: no such file (is {args.output} a build output?)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    print(format_manifest_summary(manifest))
+    if args.verify:
+        problems = verify(args.output)
+        for problem in problems:
+            print(f"  FAILED {problem}")
+        print(f"verify: {len(manifest['files'])} files checked, {len(problems)} problems")
+        return 1 if problems else 0
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medtitan-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     fert.add_argument("--text-field", default="text")
     fert.add_argument("--json", type=Path, help="also write the full report here")
     fert.set_defaults(run=_fertility)
+
+    build = commands.add_parser("build", help="raw sources -> de-identified, deduplicated, decontaminated, packed shards")
+    build.add_argument("--config", required=True, type=Path, help="build TOML (see data_configs/demo.toml)")
+    build.add_argument("--output", help="output folder (overrides build.output)")
+    build.add_argument("--workers", type=int, help="threads for the Rust stages (default: all cores); never changes the output")
+    build.add_argument("--quiet", action="store_true", help="no per-stage progress")
+    build.set_defaults(run=_build)
+
+    inspect = commands.add_parser("inspect", help="summary of a build output; --verify checks every checksum")
+    inspect.add_argument("output", type=Path, help="a build output folder (holding manifest.json)")
+    inspect.add_argument("--verify", action="store_true", help="recompute sha256 of every file and count samples")
+    inspect.set_defaults(run=_inspect)
     return parser
 
 
@@ -146,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except CorpusReadError as error:
+    except (CorpusReadError, ConfigError) as error:
         print(f"medtitan-data {args.command}: error: {error}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as error:  # bad files and option values, named in the message

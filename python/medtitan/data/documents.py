@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medtitan.data.jsonl import (
+    DEFAULT_MAX_RECORD_BYTES,
     SUFFIXES as JSONL_SUFFIXES,
     CorpusReadError,
     Quarantined,
@@ -84,21 +85,37 @@ def _read_parquet(path: Path, text_field: str, default_doc_type: str | None, rep
 
 def read_documents(
     inputs: list[str | Path], text_field: str = "text", default_doc_type: str | None = None,
-    report: ReadReport | None = None,
+    report: ReadReport | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    file_errors: str = "raise",
 ) -> Iterator[Document]:
-    """Every good document of `inputs` in file order; bad records go to `report.quarantined`."""
+    """Every good document of `inputs` in file order; bad records go to `report.quarantined`.
+
+    file_errors="quarantine" turns a file that cannot be read to the end (truncated or corrupt
+    compression, unreadable Parquet) into one quarantined entry naming the file and the line
+    reached, after the documents read before it, and goes on with the next file.
+    """
+    if file_errors not in ("raise", "quarantine"):
+        raise ValueError(f"file_errors must be 'raise' or 'quarantine', got {file_errors!r}")
     report = report if report is not None else ReadReport()
     for path in expand(inputs):
         report.files.append(str(path))
-        if path.name.endswith(PARQUET_SUFFIXES):
-            yield from _read_parquet(path, text_field, default_doc_type, report)
-            continue
         blank: list[int] = []
-        for item in read_records(path, text_field=text_field, blank_lines=blank):
-            if isinstance(item, Quarantined):
-                report.quarantined.append(item)
+        last_line = 0
+        try:
+            if path.name.endswith(PARQUET_SUFFIXES):
+                yield from _read_parquet(path, text_field, default_doc_type, report)
                 continue
-            assert isinstance(item, Record)
-            report.documents += 1
-            yield _document(item.data, item.text, f"{path.name}:{item.line}", default_doc_type)
-        report.blank_lines += len(blank)
+            for item in read_records(path, text_field=text_field, max_record_bytes=max_record_bytes, blank_lines=blank):
+                last_line = item.line
+                if isinstance(item, Quarantined):
+                    report.quarantined.append(item)
+                    continue
+                assert isinstance(item, Record)
+                report.documents += 1
+                yield _document(item.data, item.text, f"{path.name}:{item.line}", default_doc_type)
+        except CorpusReadError as error:
+            if file_errors == "raise":
+                raise
+            report.quarantined.append(Quarantined(str(path), last_line + 1, f"unreadable from here on: {error}", ""))
+        finally:
+            report.blank_lines += len(blank)

@@ -1,0 +1,201 @@
+"""The build configuration (TOML), validated up front with errors that name the file and key.
+
+See data_configs/demo.toml and the contract in ../shared/DESIGN.md. Relative paths resolve
+against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A build config that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    paths: list[str]  # files or globs: .jsonl, .jsonl.gz, .jsonl.zst, .parquet
+    doc_type: str
+    weight: float = 1.0  # target share of training tokens (normalized over sources)
+    text_field: str = "text"
+
+
+@dataclass
+class BuildSection:
+    output: str = "out/build"
+    tokenizer: str = "out/tokenizer/tokenizer.model"
+    seq_len: int = 4096  # samples are seq_len + 1 tokens
+    seed: int = 1234
+    validation_tokens: int = 100_000
+    total_tokens: int | None = None  # training-token budget of the mix; None: all available tokens
+    partition_docs: int = 20_000  # documents per partition (the unit of work and of resume)
+    max_doc_bytes: int = 16 * 1024 * 1024  # larger records are quarantined, not loaded downstream
+    shard_bytes: int = 1024 * 1024 * 1024  # cap on each .bin file
+    workers: int | None = None  # threads for the Rust stages; None: all cores. Never changes output.
+
+
+@dataclass
+class DeidSection:
+    enabled: bool = True
+    engine: str = "rules"  # "rules" (the Rust engine) or "package.module:attr"
+
+
+@dataclass
+class FiltersSection:
+    min_tokens: int = 50
+    max_non_alnum_ratio: float = 0.5
+    perplexity_scorer: str | None = None  # "package.module:attr": callable(texts) -> scores
+    max_perplexity: float | None = None
+
+
+@dataclass
+class DedupSection:
+    enabled: bool = True
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    min_probability: float = 0.99  # P(candidate | J = threshold) the LSH banding must reach
+    seed: int = 1
+
+
+@dataclass
+class DecontaminationSection:
+    eval_sets: list[str] = field(default_factory=list)
+    ngram: int = 13
+    threshold: float = 0.7
+    min_words: int = 5  # shorter evaluation samples are too generic to test (reported)
+    text_field: str = "text"
+
+
+@dataclass
+class BuildConfig:
+    path: Path
+    build: BuildSection
+    sources: list[SourceConfig]
+    deid: DeidSection
+    filters: FiltersSection
+    dedup: DedupSection
+    decontamination: DecontaminationSection
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, value: str | os.PathLike) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.base / path
+
+    @property
+    def output(self) -> Path:
+        return self.resolve(self.build.output)
+
+    @property
+    def tokenizer(self) -> Path:
+        return self.resolve(self.build.tokenizer)
+
+    def source_files(self, source: SourceConfig) -> list[Path]:
+        files: list[Path] = []
+        for pattern in source.paths:
+            resolved = str(self.resolve(pattern))
+            matches = sorted(glob.glob(resolved)) if glob.has_magic(resolved) else [resolved]
+            if not matches:
+                raise ConfigError(f"{self.path}: source {source.name!r}: {pattern!r} matches no file")
+            files += [Path(m) for m in matches]
+        for file in files:
+            if not file.is_file():
+                raise ConfigError(f"{self.path}: source {source.name!r}: {file} does not exist")
+        return files
+
+    def eval_files(self) -> list[Path]:
+        files = [self.resolve(p) for p in self.decontamination.eval_sets]
+        for file in files:
+            if not file.is_file():
+                raise ConfigError(f"{self.path}: decontamination.eval_sets: {file} does not exist")
+        return files
+
+    def to_json(self) -> dict:
+        """Everything that decides the output (workers excluded: they never change it)."""
+        build = asdict(self.build)
+        build.pop("workers")
+        return {"build": build, "sources": [asdict(s) for s in self.sources], "deid": asdict(self.deid),
+                "filters": asdict(self.filters), "dedup": asdict(self.dedup),
+                "decontamination": asdict(self.decontamination)}
+
+
+def _section(cls, table: dict, where: str):
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; known keys: {sorted(known)}")
+    try:
+        return cls(**table)
+    except TypeError as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+def load_build_config(path: str | os.PathLike, output: str | None = None, workers: int | None = None) -> BuildConfig:
+    path = Path(path).resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such build config") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    unknown = sorted(set(data) - {"build", "sources", "deid", "filters", "dedup", "decontamination"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown sections {unknown}")
+    build = _section(BuildSection, data.get("build", {}), f"{path} [build]")
+    if output is not None:
+        build.output = str(Path(output).resolve())
+    if workers is not None:
+        build.workers = workers
+    raw_sources = data.get("sources", [])
+    if not raw_sources:
+        raise ConfigError(f"{path}: no [[sources]]")
+    sources = [_section(SourceConfig, table, f"{path} [[sources]] #{i + 1}") for i, table in enumerate(raw_sources)]
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: source names must be unique, got {names}")
+    config = BuildConfig(
+        path=path, build=build, sources=sources,
+        deid=_section(DeidSection, data.get("deid", {}), f"{path} [deid]"),
+        filters=_section(FiltersSection, data.get("filters", {}), f"{path} [filters]"),
+        dedup=_section(DedupSection, data.get("dedup", {}), f"{path} [dedup]"),
+        decontamination=_section(DecontaminationSection, data.get("decontamination", {}), f"{path} [decontamination]"),
+    )
+    _validate(config)
+    return config
+
+
+def _validate(config: BuildConfig) -> None:
+    where = config.path
+    b = config.build
+    checks = [
+        (b.seq_len > 0, "build.seq_len must be positive"),
+        (b.validation_tokens >= 0, "build.validation_tokens must be >= 0"),
+        (b.partition_docs > 0, "build.partition_docs must be positive"),
+        (b.max_doc_bytes > 0, "build.max_doc_bytes must be positive"),
+        (b.shard_bytes > 0, "build.shard_bytes must be positive"),
+        (b.total_tokens is None or b.total_tokens > 0, "build.total_tokens must be positive"),
+        (b.workers is None or b.workers > 0, "build.workers must be positive"),
+        (all(s.weight > 0 for s in config.sources), "every source weight must be positive"),
+        (0 < config.dedup.threshold <= 1, "dedup.threshold must be in (0, 1]"),
+        (config.dedup.num_perm > 0 and config.dedup.ngram > 0, "dedup.num_perm and dedup.ngram must be positive"),
+        (0 <= config.decontamination.threshold < 1, "decontamination.threshold must be in [0, 1)"),
+        (config.decontamination.ngram > 0, "decontamination.ngram must be positive"),
+        (config.filters.min_tokens >= 0, "filters.min_tokens must be >= 0"),
+        (0 < config.filters.max_non_alnum_ratio <= 1, "filters.max_non_alnum_ratio must be in (0, 1]"),
+        ((config.filters.perplexity_scorer is None) == (config.filters.max_perplexity is None),
+         "filters.perplexity_scorer and filters.max_perplexity go together"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{where}: {message}")
