@@ -45,6 +45,8 @@ demo: setup
 		--output $(DEMO_DIR)/tokenizer
 	$(VENV)/bin/medtitan-data fertility $(DEMO_DIR)/tokenizer/holdout --tokenizer $(DEMO_DIR)/tokenizer/tokenizer.model \
 		$(DEMO_BASELINES) --json $(DEMO_DIR)/fertility.json
+	$(VENV)/bin/medtitan-data build --config data_configs/demo.toml --quiet
+	$(VENV)/bin/medtitan-data inspect $(DEMO_DIR)/build --verify
 
 test: setup test-rust test-python
 

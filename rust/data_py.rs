@@ -205,9 +205,11 @@ fn write_shards<'py>(
         let count = length / sample_bytes;
         // SAFETY: the packed file is ours, complete and not modified while mapped.
         let map = if length == 0 { None } else { Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?) };
-        let tokens: Vec<u32> = match &map {
-            Some(map) => map.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect(),
-            None => Vec::new(),
+        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
+        // One sample at a time out of the mapped file: memory stays at a sample per thread.
+        let sample = |i: u64| -> Vec<u32> {
+            let start = i as usize * sample_bytes;
+            bytes[start..start + sample_bytes].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
         };
         let order = seeded_permutation(count as u64, seed);
         let token_type = TokenType::for_vocab(vocab_size);
@@ -220,7 +222,7 @@ fn write_shards<'py>(
         }).collect();
         if chunks.is_empty() {
             // An empty split still gets one (empty) shard, so readers find a valid dataset.
-            let info = write_shard(&shard_prefixes.remove(0), std::iter::empty(), sample_len, token_type)
+            let info = write_shard(&shard_prefixes.remove(0), std::iter::empty::<Vec<u32>>(), sample_len, token_type)
                 .map_err(|e| PyOSError::new_err(format!("{}: {e}", prefix.display())))?;
             infos.push(info);
             return Ok(infos);
@@ -229,8 +231,7 @@ fn write_shards<'py>(
             .par_iter()
             .zip(shard_prefixes.par_iter())
             .map(|(chunk, shard_prefix)| {
-                let samples = chunk.iter().map(|&i| &tokens[i as usize * sample_len..(i as usize + 1) * sample_len]);
-                write_shard(shard_prefix, samples, sample_len, token_type)
+                write_shard(shard_prefix, chunk.iter().map(|&i| sample(i)), sample_len, token_type)
             })
             .collect();
         for info in written {

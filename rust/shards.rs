@@ -97,9 +97,9 @@ fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
 /// Write one shard at `prefix`.bin/.idx from `samples` (each `sample_len` ids). Files are
 /// written under temporary names and renamed at the end, so a crash never leaves a shard that
 /// looks complete.
-pub fn write_shard<'a>(
+pub fn write_shard<S: AsRef<[u32]>>(
     prefix: &Path,
-    samples: impl Iterator<Item = &'a [u32]>,
+    samples: impl Iterator<Item = S>,
     sample_len: usize,
     token_type: TokenType,
 ) -> io::Result<ShardInfo> {
@@ -108,6 +108,7 @@ pub fn write_shard<'a>(
     let mut count = 0u64;
     let mut buffer = Vec::with_capacity(sample_len * token_type.size());
     for sample in samples {
+        let sample = sample.as_ref();
         if sample.len() != sample_len {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("sample of {} tokens, expected {sample_len}", sample.len())));
         }

@@ -591,19 +591,25 @@ class Builder:
                                                              "documents": results["pack"]["splits"][split]["documents"]}
                 for split in ("train", "validation")},
             "validation_doc_types": mix["validation_doc_types"],
-            "dedup": {k: v for k, v in results["dedup"].items() if k not in ("in", "kept", "removed", "quarantined", "reasons")},
+            "dedup": {k: v for k, v in results["dedup"].items()
+                      if k not in ("in", "kept", "removed", "quarantined", "reasons", "seconds")},
             "decontamination": {k: results["decontaminate"][k] for k in ("eval_samples", "eval_samples_too_short", "ngram", "threshold")},
-            "throughput": {"input_mb": round(input_bytes / 1e6, 3), "seconds": round(seconds, 2),
-                           "stage_seconds": {s: results[s].get("seconds") for s in STAGES},
-                           "mb_per_s": round(input_bytes / 1e6 / seconds, 3) if seconds else None,
-                           "cores": cores},
+            "input_mb": round(input_bytes / 1e6, 3),
         }
         _write_json(self.output / "report.json", report)
+        # Timings differ from run to run, so they live apart from the (byte-reproducible)
+        # report and are not listed in the manifest.
+        timing = {"seconds": round(seconds, 2), "stage_seconds": {s: results[s].get("seconds") for s in STAGES},
+                  "input_mb": round(input_bytes / 1e6, 3), "cores": cores,
+                  "mb_per_s": round(input_bytes / 1e6 / seconds, 3) if seconds else None}
+        _write_json(self.output / "timing.json", timing)
+        report = report | {"throughput": timing}
 
         files = {}
         for path in sorted(self.output.rglob("*")):
-            if path.is_file() and "work" not in path.relative_to(self.output).parts and path.name != "manifest.json":
-                files[str(path.relative_to(self.output))] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
+            relative = path.relative_to(self.output)
+            if path.is_file() and relative.parts[0] != "work" and path.name not in ("manifest.json", "timing.json"):
+                files[str(relative)] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
         manifest = {
             "format_version": FORMAT_VERSION,
             "tokenizer": {"path": str(self.config.tokenizer), "sha256": sha256_of(self.config.tokenizer),

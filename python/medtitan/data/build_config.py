@@ -120,9 +120,11 @@ class BuildConfig:
         return files
 
     def to_json(self) -> dict:
-        """Everything that decides the output (workers excluded: they never change it)."""
+        """Everything that decides the output's content (workers and the output folder itself
+        excluded: they never change it)."""
         build = asdict(self.build)
         build.pop("workers")
+        build.pop("output")
         return {"build": build, "sources": [asdict(s) for s in self.sources], "deid": asdict(self.deid),
                 "filters": asdict(self.filters), "dedup": asdict(self.dedup),
                 "decontamination": asdict(self.decontamination)}
