@@ -59,6 +59,7 @@ test-python: setup
 bench: setup
 	$(PY) benchmarks/dedup_oracle.py
 	$(PY) benchmarks/tokenizer.py
+	$(PY) benchmarks/build.py
 
 clean:
 	rm -rf $(VENV) target out
