@@ -1,6 +1,141 @@
-//! Python bindings (in progress).
-use pyo3::prelude::*;
+//! Python bindings of MinHash signatures, LSH banding and near-duplicate clusters.
+//! Thin: argument checks, GIL release, thread pools; the logic is in minhash.rs and lsh.rs.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::lsh::{self, ClusterParams};
+use crate::minhash::MinHasher;
+use crate::tokenizer_py::with_threads;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyBytes, PyDict};
+
+/// More permutations than any sensible signature; guards against a mistyped argument
+/// allocating n x num_perm x 8 bytes.
+const MAX_PERM: usize = 1 << 16;
+
+fn check_num_perm(num_perm: usize) -> PyResult<()> {
+    if num_perm == 0 || num_perm > MAX_PERM {
+        return Err(PyValueError::new_err(format!("num_perm must be in [1, {MAX_PERM}], got {num_perm}")));
+    }
+    Ok(())
+}
+
+fn check_ngram(ngram: usize) -> PyResult<()> {
+    if ngram == 0 {
+        return Err(PyValueError::new_err("ngram must be at least 1"));
+    }
+    Ok(())
+}
+
+/// MinHash signatures of `texts` over word `ngram` shingles: little-endian uint64, row-major
+/// (len(texts) x num_perm). Empty texts get all 2^64 - 1. GIL released; `num_threads`
+/// threads (default: all cores).
+#[pyfunction]
+#[pyo3(signature = (texts, num_perm = 128, ngram = 5, seed = 1, num_threads = None))]
+fn minhash_signatures<'py>(
+    py: Python<'py>,
+    texts: Vec<PyBackedStr>,
+    num_perm: usize,
+    ngram: usize,
+    seed: u64,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    check_num_perm(num_perm)?;
+    check_ngram(ngram)?;
+    let bytes = py.detach(|| {
+        let hasher = MinHasher::new(num_perm, ngram, seed);
+        let views: Vec<&str> = texts.iter().map(|t| &**t).collect();
+        with_threads(num_threads, || hasher.signatures(&views)).map(|signatures| {
+            let mut bytes = Vec::with_capacity(signatures.len() * 8);
+            for value in signatures {
+                bytes.extend_from_slice(&value.to_le_bytes());
+            }
+            bytes
+        })
+    })?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// (bands, rows): the largest rows such that num_perm // rows bands find a pair of Jaccard
+/// `threshold` with probability >= min_probability.
+#[pyfunction]
+#[pyo3(signature = (num_perm = 128, threshold = 0.8, min_probability = 0.99))]
+fn choose_lsh_bands(num_perm: usize, threshold: f64, min_probability: f64) -> PyResult<(usize, usize)> {
+    lsh::choose_bands(num_perm, threshold, min_probability).map_err(PyValueError::new_err)
+}
+
+/// Candidate pairs (i, j), i < j, sorted, of the rows of `signatures` (as minhash_signatures
+/// returns them) that share a band bucket. GIL released.
+#[pyfunction]
+#[pyo3(signature = (signatures, num_perm, bands, rows))]
+fn lsh_candidate_pairs(
+    py: Python<'_>,
+    signatures: &[u8],
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+) -> PyResult<Vec<(u32, u32)>> {
+    check_num_perm(num_perm)?;
+    lsh::check_banding(num_perm, bands, rows).map_err(PyValueError::new_err)?;
+    if !signatures.len().is_multiple_of(num_perm * 8) {
+        return Err(PyValueError::new_err(format!(
+            "signatures hold {} bytes, not a whole number of rows of {num_perm} uint64 values",
+            signatures.len()
+        )));
+    }
+    if signatures.len() / (num_perm * 8) > u32::MAX as usize {
+        return Err(PyValueError::new_err("at most 2^32 - 1 signatures per call"));
+    }
+    Ok(py.detach(|| {
+        let values: Vec<u64> = signatures
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        lsh::candidate_pairs(&values, num_perm, bands, rows)
+    }))
+}
+
+/// Near-duplicate clusters of `texts`: MinHash LSH candidates confirmed by exact Jaccard >=
+/// threshold, joined by union-find. Returns (representatives, stats): for each text the index
+/// of the smallest text of its cluster (itself when unique), and a dict with documents,
+/// candidate_pairs, confirmed_pairs, clusters (of 2+ texts), duplicates, bands, rows.
+#[pyfunction]
+#[pyo3(signature = (texts, num_perm = 128, ngram = 5, threshold = 0.8, min_probability = 0.99, seed = 1, num_threads = None))]
+#[allow(clippy::too_many_arguments)]
+fn near_duplicate_clusters<'py>(
+    py: Python<'py>,
+    texts: Vec<PyBackedStr>,
+    num_perm: usize,
+    ngram: usize,
+    threshold: f64,
+    min_probability: f64,
+    seed: u64,
+    num_threads: Option<usize>,
+) -> PyResult<(Vec<u32>, Bound<'py, PyDict>)> {
+    check_num_perm(num_perm)?;
+    check_ngram(ngram)?;
+    let (bands, rows) = lsh::choose_bands(num_perm, threshold, min_probability).map_err(PyValueError::new_err)?;
+    let params = ClusterParams { num_perm, ngram, threshold, bands, rows, seed };
+    let found = py.detach(|| {
+        let views: Vec<&str> = texts.iter().map(|t| &**t).collect();
+        with_threads(num_threads, || lsh::near_duplicate_clusters(&views, &params))
+    })?
+    .map_err(PyValueError::new_err)?;
+    let stats = PyDict::new(py);
+    stats.set_item("documents", found.stats.documents)?;
+    stats.set_item("candidate_pairs", found.stats.candidate_pairs)?;
+    stats.set_item("confirmed_pairs", found.stats.confirmed_pairs)?;
+    stats.set_item("clusters", found.stats.clusters)?;
+    stats.set_item("duplicates", found.stats.duplicates)?;
+    stats.set_item("bands", bands)?;
+    stats.set_item("rows", rows)?;
+    Ok((found.representatives, stats))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
+    m.add_function(wrap_pyfunction!(choose_lsh_bands, m)?)?;
+    m.add_function(wrap_pyfunction!(lsh_candidate_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(near_duplicate_clusters, m)?)?;
     Ok(())
 }

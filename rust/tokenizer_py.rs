@@ -21,7 +21,7 @@ pub struct Tokenizer {
 }
 
 /// Run `work` on a pool of `num_threads` threads, or on rayon's global pool (all cores).
-fn with_threads<T: Send>(num_threads: Option<usize>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+pub(crate) fn with_threads<T: Send>(num_threads: Option<usize>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
     match num_threads {
         None => Ok(work()),
         Some(0) => Err(PyValueError::new_err("num_threads must be at least 1")),
