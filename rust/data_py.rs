@@ -4,6 +4,7 @@
 use crate::filters::non_alphanumeric_ratio;
 use crate::ngrams::ContaminationIndex as Index;
 use crate::pack::Packer;
+use crate::py_threads::with_threads;
 use crate::shards::{write_shard, TokenType};
 use crate::shuffle::permutation as seeded_permutation;
 use pyo3::buffer::PyBuffer;
@@ -16,25 +17,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
-
-fn pool(num_threads: Option<usize>) -> PyResult<Option<rayon::ThreadPool>> {
-    match num_threads {
-        None => Ok(None),
-        Some(0) => Err(PyValueError::new_err("num_threads must be at least 1")),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map(Some)
-            .map_err(|e| PyValueError::new_err(format!("cannot start {n} threads: {e}"))),
-    }
-}
-
-fn run<T: Send>(pool: &Option<rayon::ThreadPool>, work: impl FnOnce() -> T + Send) -> T {
-    match pool {
-        Some(pool) => pool.install(work),
-        None => work(),
-    }
-}
 
 /// Read a contiguous buffer of little-endian values (bytes, memoryview, numpy array).
 fn le_values<T: Copy, const N: usize>(buffer: &PyBuffer<u8>, what: &str, decode: fn([u8; N]) -> T) -> PyResult<Vec<T>> {
@@ -95,8 +77,7 @@ impl ContaminationIndex {
         if !(0.0..1.0).contains(&threshold) {
             return Err(PyValueError::new_err(format!("threshold must be in [0, 1), got {threshold}")));
         }
-        let pool = pool(num_threads)?;
-        Ok(py.detach(|| run(&pool, || texts.par_iter().map(|t| self.index.scan(t, threshold)).collect())))
+        py.detach(|| with_threads(num_threads, || texts.par_iter().map(|t| self.index.scan(t, threshold)).collect()))
     }
 }
 
@@ -104,8 +85,7 @@ impl ContaminationIndex {
 #[pyfunction]
 #[pyo3(signature = (texts, num_threads = None))]
 fn non_alphanumeric_ratios(py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>) -> PyResult<Vec<f64>> {
-    let pool = pool(num_threads)?;
-    Ok(py.detach(|| run(&pool, || texts.par_iter().map(|t| non_alphanumeric_ratio(t)).collect())))
+    py.detach(|| with_threads(num_threads, || texts.par_iter().map(|t| non_alphanumeric_ratio(t)).collect()))
 }
 
 /// A permutation of range(n) determined by `seed` alone, as little-endian uint64 bytes.

@@ -3,7 +3,7 @@
 
 use crate::lsh::{self, ClusterParams};
 use crate::minhash::MinHasher;
-use crate::tokenizer_py::with_threads;
+use crate::py_threads::with_threads;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;

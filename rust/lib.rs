@@ -17,6 +17,7 @@ pub mod sp_model;
 mod data_py;
 mod dedup_py;
 mod deid_py;
+mod py_threads;
 mod tokenizer_py;
 
 use pyo3::exceptions::PyValueError;

@@ -2,6 +2,7 @@
 //! Thin: argument checks, GIL release, thread pools; the logic is in bpe.rs.
 
 use crate::bpe::SentencePieceBpe;
+use crate::py_threads::with_threads;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
 use pyo3::prelude::*;
@@ -10,40 +11,13 @@ use pyo3::types::PyBytes;
 use rayon::prelude::*;
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 #[pyclass(module = "medtitan._core", frozen)]
 pub struct Tokenizer {
     model: Arc<SentencePieceBpe>,
     #[pyo3(get)]
     path: String,
-}
-
-/// Run `work` on a pool of `num_threads` threads, or on rayon's global pool (all cores).
-pub(crate) fn with_threads<T: Send>(num_threads: Option<usize>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
-    match num_threads {
-        None => Ok(work()),
-        Some(0) => Err(PyValueError::new_err("num_threads must be at least 1")),
-        Some(n) => {
-            // Pools are kept, so their threads (and their per-thread memos) outlive the call.
-            static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-            let pool = {
-                let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-                match pools.get(&n) {
-                    Some(pool) => Arc::clone(pool),
-                    None => {
-                        let pool = rayon::ThreadPoolBuilder::new()
-                            .num_threads(n)
-                            .build()
-                            .map_err(|e| PyValueError::new_err(format!("cannot start {n} threads: {e}")))?;
-                        Arc::clone(pools.entry(n).or_insert(Arc::new(pool)))
-                    }
-                }
-            };
-            Ok(pool.install(work))
-        }
-    }
 }
 
 fn encode_all(model: &SentencePieceBpe, texts: &[&str]) -> Vec<Vec<u32>> {
