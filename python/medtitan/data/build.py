@@ -281,7 +281,10 @@ class Builder:
             return None
         from medtitan.data.plugins import load_object
 
-        return load_object(spec, "filters.perplexity_scorer")
+        scorer = load_object(spec, "filters.perplexity_scorer")
+        if not callable(scorer):
+            raise ConfigError(f"{self.config.path}: filters.perplexity_scorer {spec!r} is not callable")
+        return scorer
 
     def _stage_filter(self, results) -> dict:
         filters = self.config.filters
