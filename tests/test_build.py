@@ -79,8 +79,7 @@ def test_every_document_is_accounted_for(demo_build, demo_dir):
     total = sum(len(read_jsonl(p)) for p in demo_dir.glob("*.jsonl"))
     assert report["stages"]["ingest"]["in"] == total
     removed = read_jsonl(output / "removed.jsonl")
-    removing = {k: v for k in ("filter", "dedup", "decontaminate") for k, v in [(k, report["stages"][k]["removed"])]}
-    assert len(removed) == sum(removing.values())
+    assert len(removed) == sum(report["stages"][name]["removed"] for name in ("filter", "dedup", "decontaminate"))
     assert "stage" in stdout and "throughput" in stdout and "achieved" in stdout
 
 
@@ -242,3 +241,26 @@ def test_config_errors_name_the_file_and_key(demo_tokenizer_dir, tmp_path):
     config.write_text(config.read_text() + "\n[filters]\nmin_tokenz = 3\n")
     result = run_build(config)
     assert result.returncode == 2 and "min_tokenz" in result.stderr
+
+
+def test_token_budget_size_capped_shards_and_the_perplexity_hook(demo_dir, demo_tokenizer_dir, tmp_path):
+    (tmp_path / "my_scorer.py").write_text(
+        "def score(texts):\n    return [1000.0 if 'Drug information note' in t else 5.0 for t in texts]\n")
+    extra = '\n[filters]\nperplexity_scorer = "my_scorer:score"\nmax_perplexity = 100.0\n'
+    config = demo_config(tmp_path / "budget.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
+                         total_tokens=300_000, shard_bytes=40 * 257 * 2, extra=extra)
+    result = run_build(config, env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr + result.stdout
+    output = tmp_path / "build"
+    report = json.loads((output / "report.json").read_text())
+    stage_invariants(report)
+    assert report["stages"]["filter"]["reasons"]["perplexity"] >= 10
+    removed = [r for r in read_jsonl(output / "removed.jsonl") if r["reason"] == "perplexity"]
+    texts = {r["id"]: r["text"] for r in read_jsonl(demo_dir / "pharmacology.jsonl")}
+    assert all("Drug information note" in texts[r["id"]] for r in removed)
+    achieved = sum(s["achieved_tokens"] for s in report["sources"].values())
+    assert achieved == pytest.approx(300_000, rel=0.02)
+    manifest = json.loads((output / "manifest.json").read_text())
+    shards = manifest["splits"]["train"]["shards"]
+    assert len(shards) > 10 and all((output / "train" / f"{s}.bin").stat().st_size <= 40 * 257 * 2 for s in shards)
+    assert sum(len(read_megatron(output / "train" / s)) for s in shards) == manifest["splits"]["train"]["samples"]
