@@ -89,7 +89,7 @@ class BuildConfig:
 
     def resolve(self, value: str | os.PathLike) -> Path:
         path = Path(value)
-        return path if path.is_absolute() else self.base / path
+        return Path(os.path.normpath(path if path.is_absolute() else self.base / path))
 
     @property
     def output(self) -> Path:
