@@ -264,3 +264,19 @@ def test_token_budget_size_capped_shards_and_the_perplexity_hook(demo_dir, demo_
     shards = manifest["splits"]["train"]["shards"]
     assert len(shards) > 10 and all((output / "train" / f"{s}.bin").stat().st_size <= 40 * 257 * 2 for s in shards)
     assert sum(len(read_megatron(output / "train" / s)) for s in shards) == manifest["splits"]["train"]["samples"]
+
+
+def test_large_vocabularies_are_written_as_int32_and_read_back(tmp_path):
+    from medtitan import _core
+
+    sample_len, samples = 5, 7
+    tokens = np.arange(samples * sample_len, dtype="<u4") + 70_000  # ids beyond uint16
+    (tmp_path / "packed.u32").write_bytes(tokens.tobytes())
+    shards = _core.write_shards(tmp_path / "packed.u32", sample_len, 3, 3, 128_000, tmp_path / "big")
+    assert [s["samples"] for s in shards] == [3, 3, 1]
+    dataset = ShardDataset(tmp_path)
+    assert dataset.dtype == np.dtype("<i4") and len(dataset) == samples
+    rows = sorted(tuple(dataset[i].tolist()) for i in range(samples))
+    assert rows == [tuple(range(70_000 + k * sample_len, 70_000 + (k + 1) * sample_len)) for k in range(samples)]
+    assert [tuple(s.tolist()) for p in sorted(tmp_path.glob("big-*.idx")) for s in read_megatron(p.with_suffix(""))] == \
+        [tuple(dataset[i].tolist()) for i in range(samples)]
