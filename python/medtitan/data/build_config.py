@@ -112,6 +112,14 @@ class BuildConfig:
                 raise ConfigError(f"{self.path}: source {source.name!r}: {file} does not exist")
         return files
 
+    def source_files_exist(self) -> list[bool]:
+        """Whether each source has at least one file (without raising, unlike source_files)."""
+        found = []
+        for source in self.sources:
+            patterns = [str(self.resolve(p)) for p in source.paths]
+            found.append(all(glob.glob(p) if glob.has_magic(p) else Path(p).is_file() for p in patterns))
+        return found
+
     def eval_files(self) -> list[Path]:
         files = [self.resolve(p) for p in self.decontamination.eval_sets]
         for file in files:

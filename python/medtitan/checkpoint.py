@@ -1,0 +1,95 @@
+"""DCP checkpoints: model and optimizer (sharded, reshardable to another data-parallel degree),
+plus the step, the loader position, the stability guard and every rank's RNG states.
+
+<folder>/step-<N>/ appears only complete: ranks save into step-<N>.tmp/, and rank 0 renames it
+after all have finished. Kept: the latest `keep_latest_k`, and every `keep_every_n`-th.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+from medtitan.config import Checkpoint
+
+STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class CheckpointManager:
+    def __init__(self, folder: Path, config: Checkpoint, rank: int) -> None:
+        self.folder, self.config, self.rank = Path(folder), config, rank
+
+    def steps(self) -> list[int]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in self.folder.iterdir() if (m := STEP_DIR.match(p.name)) and p.is_dir())
+
+    def save(self, step: int, model, optimizer, loader, guard) -> Path:
+        final = self.folder / f"step-{step}"
+        tmp = self.folder / f"step-{step}.tmp"
+        if self.rank == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        dist.barrier()
+        model_state, optim_state = get_state_dict(model, optimizer)
+        dcp.save({"model": model_state, "optimizer": optim_state}, checkpoint_id=str(tmp))
+        extra = {"step": step, "loader": loader.state_dict(), "guard": guard.state_dict(), "rng": _rng_state(),
+                 "world_size": dist.get_world_size()}
+        torch.save(extra, tmp / f"extra-rank{self.rank}.pt")
+        dist.barrier()
+        if self.rank == 0:
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+            self._prune()
+        dist.barrier()
+        return final
+
+    def _prune(self) -> None:
+        steps = self.steps()
+        keep = set(steps[-self.config.keep_latest_k:]) if self.config.keep_latest_k > 0 else set(steps)
+        if self.config.keep_every_n > 0:
+            keep |= {s for s in steps if (s // max(1, self.config.interval)) % self.config.keep_every_n == 0}
+        for step in steps:
+            if step not in keep:
+                shutil.rmtree(self.folder / f"step-{step}", ignore_errors=True)
+
+    def load_latest(self, model, optimizer, loader, guard) -> int | None:
+        """Restore the newest complete checkpoint; returns its step (None when there is none)."""
+        steps = self.steps()
+        if not steps:
+            return None
+        path = self.folder / f"step-{steps[-1]}"
+        model_state, optim_state = get_state_dict(model, optimizer)
+        state = {"model": model_state, "optimizer": optim_state}
+        dcp.load(state, checkpoint_id=str(path))
+        set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"])
+        own = path / f"extra-rank{self.rank}.pt"
+        extra = torch.load(own if own.exists() else path / "extra-rank0.pt", weights_only=False)
+        loader.load_state_dict(extra["loader"])
+        guard.load_state_dict(extra["guard"])
+        if own.exists() and extra["world_size"] == dist.get_world_size():
+            _set_rng_state(extra["rng"])  # same layout: every rank continues its own RNG stream
+        return int(extra["step"])

@@ -1,0 +1,50 @@
+"""Making sure the shards a training config names exist: on a fresh checkout, the demo build
+(data_configs/demo.toml) is produced first, with the demo corpus and tokenizer it needs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch.distributed as dist
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _demo_prerequisites(build_config) -> None:
+    """Generate the demo corpus and train the demo tokenizer when the demo build needs them."""
+    corpus = build_config.resolve("../out/demo/corpus")
+    if not all(build_config.source_files_exist()):
+        sys.path.insert(0, str(REPO))
+        from data_tools import demo_corpus
+
+        demo_corpus.write(demo_corpus.generate(), corpus)
+    if not build_config.tokenizer.exists():
+        from medtitan.tokenizer import TokenizerTrainingConfig, train_tokenizer
+
+        config = TokenizerTrainingConfig.from_toml(REPO / "data_configs" / "tokenizer_demo.toml")
+        train_tokenizer([corpus], build_config.tokenizer.parent, config, progress=False)
+
+
+def ensure_build(config) -> Path:
+    """The build output folder to train on (rank 0 builds it when missing; others wait)."""
+    from medtitan.data.build import build
+    from medtitan.data.build_config import load_build_config
+
+    build_config_path = Path(config.data.build_config)
+    if not build_config_path.is_absolute():
+        build_config_path = (REPO / build_config_path) if not build_config_path.exists() else build_config_path.resolve()
+    build_config = load_build_config(build_config_path) if build_config_path.exists() else None
+    shards = Path(config.data.shards) if config.data.shards else (build_config.output if build_config else None)
+    if shards is None:
+        raise ValueError(f"data.shards is empty and {config.data.build_config} does not exist")
+    if not (shards / "manifest.json").exists():
+        if build_config is None:
+            raise ValueError(f"{shards}/manifest.json is missing and there is no build config to make it")
+        if dist.get_rank() == 0:
+            if build_config_path.resolve() == (REPO / "data_configs" / "demo.toml").resolve():
+                _demo_prerequisites(build_config)
+            print(f"data: {shards} is missing; building it from {build_config_path}", flush=True)
+            build(build_config, progress=False)
+        dist.barrier()
+    return shards
