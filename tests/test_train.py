@@ -1,0 +1,153 @@
+"""The trainer on CPU with gloo: parallelisms agree with one process, kill-and-resume is
+bit-identical, stability guards act, the debug model learns."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medtitan.config import load_job_config
+from medtitan.lr import lr_factor
+from tests.build_helpers import demo_config, run_build
+
+REPO = Path(__file__).resolve().parents[1]
+SEQ_LEN = 128
+
+
+@pytest.fixture(scope="module")
+def shards(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("train_data")
+    config = demo_config(folder / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", seq_len=SEQ_LEN,
+                         validation_tokens=5000)
+    result = run_build(config)
+    assert result.returncode == 0, result.stderr
+    return folder / "build"
+
+
+def run_train(shards: Path, dump: Path, nproc: int = 1, *overrides: str, env: dict | None = None,
+              check: bool = True) -> subprocess.CompletedProcess:
+    launcher = ([str(Path(sys.executable).with_name("torchrun")), "--standalone", f"--nproc_per_node={nproc}"]
+                if nproc > 1 else [sys.executable])
+    command = launcher + ["-m", "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"),
+                          "--data.shards", str(shards), "--training.seq_len", str(SEQ_LEN),
+                          "--job.dump_folder", str(dump), "--metrics.log_freq", "1", "--validation.enable", "false",
+                          "--training.steps", "5", "--checkpoint.enable", "false", *overrides]
+    import os
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=REPO,
+                            env=dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def metrics(dump: Path) -> list[dict]:
+    return [json.loads(line) for line in (dump / "metrics.jsonl").read_text().splitlines()]
+
+
+def losses(dump: Path) -> dict[int, float]:
+    return {m["step"]: m["loss"] for m in metrics(dump) if "loss" in m}
+
+
+def events(dump: Path) -> list[dict]:
+    path = dump / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture(scope="module")
+def single(shards, tmp_path_factory) -> dict[int, float]:
+    dump = tmp_path_factory.mktemp("single")
+    run_train(shards, dump)
+    return losses(dump)
+
+
+@pytest.mark.parametrize("nproc, tp", [(2, 1), (2, 2), (4, 2)], ids=["fsdp2", "tp2", "fsdp2xtp2"])
+def test_parallelisms_match_a_single_process(nproc, tp, shards, single, tmp_path):
+    run_train(shards, tmp_path, nproc, "--parallelism.tensor_parallel_degree", str(tp))
+    ours = losses(tmp_path)
+    assert sorted(ours) == [1, 2, 3, 4, 5]
+    for step, loss in single.items():
+        assert ours[step] == pytest.approx(loss, rel=1e-5), step
+    records = metrics(tmp_path)
+    assert all({"step", "loss", "grad_norm", "lr", "tokens_per_s", "mfu"} <= set(r) for r in records)
+
+
+def test_killed_and_resumed_training_is_bit_identical(shards, tmp_path):
+    full, broken = tmp_path / "full", tmp_path / "broken"
+    common = ("--training.steps", "10", "--checkpoint.enable", "true", "--checkpoint.interval", "4")
+    run_train(shards, full, 2, *common)
+    crashed = run_train(shards, broken, 2, *common, env={"MEDTITAN_TRAIN_INJECT": "crash@6"}, check=False)
+    assert crashed.returncode != 0
+    assert sorted(p.name for p in (broken / "checkpoint").iterdir()) == ["step-4"]
+    run_train(shards, broken, 2, *common)
+    reference, resumed = losses(full), losses(broken)
+    for step in range(5, 11):
+        assert resumed[step] == reference[step], step  # bit-identical, not approximately equal
+    assert any(e["event"] == "resumed" and e["step"] == 4 for e in events(broken))
+
+
+def test_resuming_with_another_data_parallel_degree_works(shards, tmp_path):
+    common = ("--training.steps", "8", "--checkpoint.enable", "true", "--checkpoint.interval", "4")
+    run_train(shards, tmp_path, 2, *common, env={"MEDTITAN_TRAIN_INJECT": "crash@4"}, check=False)
+    run_train(shards, tmp_path, 1, *common)
+    resumed = losses(tmp_path)
+    assert set(range(5, 9)) <= set(resumed)
+    assert all(math.isfinite(v) for v in resumed.values())
+    reference = tmp_path.parent / "ref_dp"
+    run_train(shards, reference, 1, *common)
+    assert losses(reference)[8] == pytest.approx(resumed[8], rel=1e-4)  # same data order and state
+
+
+@pytest.mark.parametrize("policy", ["warn", "skip", "rollback"])
+def test_stability_guards_follow_the_policy(policy, shards, tmp_path):
+    overrides = ("--training.steps", "16", "--stability.policy", policy, "--stability.warmup", "4",
+                 "--checkpoint.enable", "true", "--checkpoint.interval", "5")
+    run_train(shards, tmp_path, 1, *overrides, env={"MEDTITAN_TRAIN_INJECT": "nan@3,spike@12"})
+    log = events(tmp_path)
+    nan_events = [e for e in log if e.get("step") == 3]
+    assert nan_events and nan_events[0]["event"] in ("skip", "rollback") and "non-finite" in nan_events[0]["reason"]
+    spike = [e for e in log if e.get("step") == 12 and e["event"] != "rolled_back"]
+    assert spike and "loss spike" in spike[0]["reason"]
+    assert spike[0]["event"] == policy if policy != "warn" else spike[0]["event"] == "warning"
+    recorded = losses(tmp_path)
+    assert all(math.isfinite(v) for v in recorded.values())
+    if policy == "rollback":
+        rolled = [e for e in log if e["event"] == "rolled_back"]
+        assert rolled and rolled[0]["to_step"] == 10 and rolled[0]["skipped_steps"] == 2
+    assert recorded[16] < recorded[1]
+
+
+def test_the_debug_model_learns_and_reports_validation_perplexity(shards, tmp_path):
+    run_train(shards, tmp_path, 2, "--training.steps", "60", "--validation.enable", "true", "--validation.freq", "60",
+              "--metrics.log_freq", "10")
+    recorded = losses(tmp_path)
+    assert recorded[60] < recorded[1] - 2.0, recorded
+    validation = [m for m in metrics(tmp_path) if "validation_perplexity" in m]
+    assert validation and validation[-1]["validation_perplexity"] < math.exp(recorded[1])
+
+
+def test_learning_rate_schedule():
+    assert lr_factor(1, 10, 100) == pytest.approx(0.1)
+    assert lr_factor(10, 10, 100) == pytest.approx(1.0)
+    assert lr_factor(100, 10, 100) == pytest.approx(0.1)
+    assert lr_factor(55, 10, 100) == pytest.approx(0.55)
+    assert lr_factor(55, 10, 100, decay_type="linear") == pytest.approx(0.55)
+    with pytest.raises(ValueError):
+        lr_factor(50, 10, 100, decay_type="step")
+
+
+def test_config_overrides_and_errors(tmp_path):
+    config = load_job_config(REPO / "train_configs" / "debug.toml", ["--training.steps", "7", "--optimizer.lr=0.01",
+                                                                     "--checkpoint.enable", "false"])
+    assert config.training.steps == 7 and config.optimizer.lr == 0.01 and config.checkpoint.enable is False
+    for bad in (["--training.stepz", "1"], ["--training.steps"], ["--training.steps", "many"], ["training.steps", "1"]):
+        with pytest.raises(ValueError):
+            load_job_config(REPO / "train_configs" / "debug.toml", bad)
+    (tmp_path / "bad.toml").write_text("[trainin]\nsteps = 1\n")
+    with pytest.raises(ValueError, match="bad.toml: unknown section"):
+        load_job_config(tmp_path / "bad.toml")
