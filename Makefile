@@ -47,6 +47,9 @@ demo: setup
 		$(DEMO_BASELINES) --json $(DEMO_DIR)/fertility.json
 	$(VENV)/bin/medtitan-data build --config data_configs/demo.toml --quiet
 	$(VENV)/bin/medtitan-data inspect $(DEMO_DIR)/build --verify
+	rm -rf $(DEMO_DIR)/train
+	OMP_NUM_THREADS=1 $(VENV)/bin/torchrun --standalone --nproc_per_node=2 -m medtitan.train \
+		--config train_configs/debug.toml --job.dump_folder $(DEMO_DIR)/train
 
 test: setup test-rust test-python
 

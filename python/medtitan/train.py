@@ -271,6 +271,10 @@ def train(config: JobConfig) -> dict:
             sys.stdout.flush()
             os._exit(75)
     metrics.close()
+    if rank == 0 and history:
+        marks = sorted({0, len(history) // 4, len(history) // 2, 3 * len(history) // 4, len(history) - 1})
+        curve = " -> ".join(f"{history[i]:.3f}" for i in marks)
+        print(f"loss curve ({len(history)} steps this run, at {', '.join(str(i + 1) for i in marks)}): {curve}", flush=True)
     dist.barrier()
     return {"losses": history, "step": step}
 
