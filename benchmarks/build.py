@@ -16,9 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-sys.path.insert(0, str(REPO))
+from common import REPO, SHARED, medical_tokenizer  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def demo_inputs(work: Path) -> tuple[Path, Path]:
@@ -29,16 +27,6 @@ def demo_inputs(work: Path) -> tuple[Path, Path]:
     demo_corpus.write(demo_corpus.generate(), corpus)
     config = TokenizerTrainingConfig.from_toml(REPO / "data_configs" / "tokenizer_demo.toml")
     return corpus, train_tokenizer([corpus], work / "tokenizer", config, progress=False)
-
-
-def shared_tokenizer() -> Path:
-    from medtitan.tokenizer import TokenizerTrainingConfig, train_tokenizer
-
-    model = REPO / "out" / "tokenizer_64k" / "tokenizer.model"
-    if not model.exists():
-        config = TokenizerTrainingConfig.from_toml(REPO / "data_configs" / "tokenizer_64k.toml")
-        train_tokenizer([SHARED], model.parent, config, progress=False)
-    return model
 
 
 def run(name: str, config_path: Path, workers: int) -> dict:
@@ -74,7 +62,7 @@ def main() -> int:
         if SHARED.is_dir():
             files = sorted(p for p in SHARED.glob("*.jsonl") if not p.name.endswith("_sample.jsonl"))
             sources = [(p.stem, [p], json.loads(p.open().readline())["doc_type"], 1.0) for p in files]
-            config = write_config(work / "shared.toml", shared_tokenizer(), sources,
+            config = write_config(work / "shared.toml", medical_tokenizer(), sources,
                                   eval_sets=sorted(SHARED.glob("*_sample.jsonl")), output=work / "shared_build",
                                   seq_len=4096, partition_docs=20_000, validation_tokens=200_000)
             run("../shared/data", config, args.workers)

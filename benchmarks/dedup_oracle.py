@@ -8,31 +8,15 @@ corpus, in one run. Prints throughput and the ratio to the Python anchor.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
+from common import demo_corpus_dir, load_texts  # noqa: E402  (benchmarks/ is on sys.path)
 from medtitan import _core  # noqa: E402
-
-
-def load_texts(corpus: Path) -> list[str]:
-    if not corpus.is_dir():
-        from data_tools import demo_corpus
-
-        corpus = Path(tempfile.mkdtemp()) / "corpus"
-        demo_corpus.write(demo_corpus.generate(), corpus)
-    texts = []
-    for path in sorted(corpus.glob("*.jsonl")):
-        texts += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
-    return texts
 
 
 _EDGE = re.compile(r"^[\W_]+|[\W_]+$")
@@ -68,10 +52,10 @@ def timed(function, *args):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=REPO / "out" / "demo" / "corpus")
+    parser.add_argument("--corpus", type=Path, help="folder of JSONL files (default: the demo corpus)")
     parser.add_argument("--subset", type=int, default=500, help="documents for the quadratic Python anchor")
     args = parser.parse_args()
-    texts = load_texts(args.corpus)
+    texts = load_texts(args.corpus or demo_corpus_dir())
     megabytes = sum(len(t.encode()) for t in texts) / 1e6
     subset = texts[: args.subset]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -27,14 +27,11 @@ import os
 import platform
 import re
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
 os.environ["RAYON_NUM_THREADS"] = "1"  # before rensa starts its thread pool
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-sys.path.insert(0, str(REPO))
+from common import SHARED, best_seconds, demo_corpus_dir, load_texts  # noqa: E402  (benchmarks/ is on sys.path)
 
 import numpy as np  # noqa: E402
 
@@ -52,23 +49,6 @@ def python_shingles(text: str, ngram: int = NGRAM) -> list[str]:
         return []
     window = min(ngram, len(words))
     return [" ".join(words[i:i + window]) for i in range(len(words) - window + 1)]
-
-
-def load_texts(corpus: Path) -> list[str]:
-    texts = []
-    for path in sorted(corpus.glob("*.jsonl")):
-        with path.open(encoding="utf-8") as handle:
-            texts += [json.loads(line)["text"] for line in handle if line.strip()]
-    return texts
-
-
-def best_seconds(function, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def machine() -> str:
@@ -160,12 +140,7 @@ def main() -> int:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     corpora = args.corpus
     if not corpora:
-        demo = REPO / "out" / "demo" / "corpus"
-        if not demo.is_dir():
-            from data_tools import demo_corpus
-
-            demo_corpus.write(demo_corpus.generate(), demo)
-        corpora = [demo] + ([SHARED] if SHARED.is_dir() else [])
+        corpora = [demo_corpus_dir()] + ([SHARED] if SHARED.is_dir() else [])
     print(f"machine: {machine()}; rensa {version('rensa')}, datasketch {version('datasketch')}, "
           f"numpy {np.__version__}")
     results = {str(c): bench_corpus(str(c), load_texts(c), args.repeat, args.datasketch_docs) for c in corpora}

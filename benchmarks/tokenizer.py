@@ -16,55 +16,12 @@ The "flat" rows return one numpy array instead of a Python list per document (as
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-sys.path.insert(0, str(REPO))
-
-
-def load_texts(corpus: Path | None) -> tuple[list[str], str]:
-    if corpus is None:
-        corpus = SHARED if SHARED.is_dir() else REPO / "out" / "demo" / "corpus"
-        if not corpus.is_dir():
-            from data_tools import demo_corpus
-
-            demo_corpus.write(demo_corpus.generate(), corpus)
-    texts = []
-    for path in sorted(corpus.glob("*.jsonl")):
-        texts += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
-    return texts, str(corpus)
-
-
-def medical_model() -> Path:
-    model = REPO / "out" / "tokenizer_64k" / "tokenizer.model"
-    if not model.exists():
-        from medtitan.tokenizer import TokenizerTrainingConfig, train_tokenizer
-
-        config = TokenizerTrainingConfig.from_toml(REPO / "data_configs" / "tokenizer_64k.toml")
-        files = [p for p in sorted(SHARED.glob("*.jsonl")) if not p.name.endswith("_sample.jsonl")]
-        train_tokenizer(files, model.parent, config, progress=False)
-    return model
-
-
-def best_seconds(function, repeat: int = 2) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
-def once(function) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
+from common import SHARED, best_seconds, demo_corpus_dir, load_texts, medical_tokenizer, once  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def main() -> int:
@@ -76,15 +33,15 @@ def main() -> int:
     import sentencepiece as spm
     import tiktoken
     import tokenizers
-    from tiktoken.load import load_tiktoken_bpe
 
     from medtitan import _core
     from medtitan.tokenizer_fertility import load_encoder
 
-    texts, source = load_texts(args.corpus)
+    corpus = args.corpus or (SHARED if SHARED.is_dir() else demo_corpus_dir())
+    texts, source = load_texts(corpus), str(corpus)
     megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     threads = os.cpu_count() or 1
-    models = args.model or ([medical_model()] if SHARED.is_dir() else []) + (
+    models = args.model or ([medical_tokenizer()] if SHARED.is_dir() else []) + (
         [SHARED / "baseline_tokenizers" / "tokenizer.model.v1"] if SHARED.is_dir() else [])
     if not models:
         print("no model given and ../shared/data is absent: pass --model")

@@ -140,8 +140,9 @@ impl CharsMap {
         best
     }
 
-    /// Whether any rule longer than one byte starts with `byte`.
-    fn has_longer_rule(&self, byte: u8) -> bool {
+    /// Whether some rule continues `byte` (alone at the start of a key) with a byte in `next`:
+    /// the trie node reached by `byte` has a child labelled with one of them.
+    fn continues_with(&self, byte: u8, next: std::ops::Range<usize>) -> bool {
         let Some(root) = self.unit(0) else { return false };
         let node = Self::offset(root) ^ byte as usize;
         let Some(unit) = self.unit(node) else { return false };
@@ -149,20 +150,18 @@ impl CharsMap {
             return false;
         }
         let base = node ^ Self::offset(unit);
-        (0..=255usize).any(|next| self.unit(base ^ next).is_some_and(|u| Self::label(u) == next as u32))
+        next.into_iter().any(|label| self.unit(base ^ label).is_some_and(|u| Self::label(u) == label as u32))
+    }
+
+    /// Whether any rule longer than one byte starts with `byte`.
+    fn has_longer_rule(&self, byte: u8) -> bool {
+        self.continues_with(byte, 0..256)
     }
 
     /// Whether some rule continues `byte` with another ASCII byte (NFKC's rules continue ASCII
     /// letters only with combining marks, which are not ASCII).
     fn has_ascii_continuation(&self, byte: u8) -> bool {
-        let Some(root) = self.unit(0) else { return false };
-        let node = Self::offset(root) ^ byte as usize;
-        let Some(unit) = self.unit(node) else { return false };
-        if Self::label(unit) != byte as u32 {
-            return false;
-        }
-        let base = node ^ Self::offset(unit);
-        (0..128usize).any(|next| self.unit(base ^ next).is_some_and(|u| Self::label(u) == next as u32))
+        self.continues_with(byte, 0..128)
     }
 
     fn ascii_rule(&self, byte: u8) -> AsciiRule {
