@@ -151,3 +151,39 @@ def test_config_overrides_and_errors(tmp_path):
     (tmp_path / "bad.toml").write_text("[trainin]\nsteps = 1\n")
     with pytest.raises(ValueError, match="bad.toml: unknown section"):
         load_job_config(tmp_path / "bad.toml")
+
+
+def test_activation_checkpointing_changes_memory_not_losses(shards, single, tmp_path):
+    for mode in ("full", "selective"):
+        dump = tmp_path / mode
+        run_train(shards, dump, 1, "--activation_checkpoint.mode", mode)
+        for step, loss in losses(dump).items():
+            assert loss == pytest.approx(single[step], rel=1e-5), (mode, step)
+
+
+def test_a_crash_while_saving_never_leaves_a_checkpoint_that_looks_complete(shards, tmp_path):
+    common = ("--training.steps", "8", "--checkpoint.enable", "true", "--checkpoint.interval", "4")
+    crashed = run_train(shards, tmp_path, 1, *common, env={"MEDTITAN_TRAIN_INJECT": "crash_in_save@8"}, check=False)
+    assert crashed.returncode != 0
+    names = sorted(p.name for p in (tmp_path / "checkpoint").iterdir())
+    assert names == ["step-4", "step-8.tmp"]
+    run_train(shards, tmp_path, 1, *common)
+    assert any(e["event"] == "resumed" and e["step"] == 4 for e in events(tmp_path))
+    assert sorted(p.name for p in (tmp_path / "checkpoint").iterdir()) == ["step-4", "step-8"]
+
+
+def test_checkpoint_retention_keeps_the_latest_and_every_nth(tmp_path):
+    from medtitan.checkpoint import CheckpointManager
+    from medtitan.config import Checkpoint
+
+    for step in range(100, 2100, 100):
+        (tmp_path / f"step-{step}").mkdir()
+    manager = CheckpointManager(tmp_path, Checkpoint(interval=100, keep_latest_k=3, keep_every_n=5), rank=0)
+    manager._prune()
+    assert manager.steps() == [500, 1000, 1500, 1800, 1900, 2000]
+
+
+def test_metrics_reach_tensorboard(shards, tmp_path):
+    run_train(shards, tmp_path, 1, "--metrics.enable_tensorboard", "true", "--training.steps", "3")
+    events_files = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert events_files and events_files[0].stat().st_size > 0

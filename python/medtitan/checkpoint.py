@@ -23,6 +23,17 @@ from medtitan.config import Checkpoint
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
+def _crash_point_in_save(step: int) -> None:
+    """Fault injection for tests: MEDTITAN_TRAIN_INJECT="crash_in_save@N" dies after writing
+    step N's files but before the rename that marks it complete."""
+    import os
+    import sys
+
+    if f"crash_in_save@{step}" in os.environ.get("MEDTITAN_TRAIN_INJECT", "").split(","):
+        sys.stdout.flush()
+        os._exit(75)
+
+
 def _rng_state() -> dict:
     state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
     if torch.cuda.is_available():
@@ -59,6 +70,7 @@ class CheckpointManager:
         extra = {"step": step, "loader": loader.state_dict(), "guard": guard.state_dict(), "rng": _rng_state(),
                  "world_size": dist.get_world_size()}
         torch.save(extra, tmp / f"extra-rank{self.rank}.pt")
+        _crash_point_in_save(step)
         dist.barrier()
         if self.rank == 0:
             shutil.rmtree(final, ignore_errors=True)
