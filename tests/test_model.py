@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from medtitan.models import build_model, model_args
@@ -44,3 +45,18 @@ def test_forward_is_causal_and_init_is_seeded():
     changed[:, 10:] = (changed[:, 10:] + 1) % 8000
     assert torch.allclose(model(changed)[:, :10], logits[:, :10], atol=1e-6), "no position sees the future"
     assert not torch.allclose(model(changed)[:, 10:], logits[:, 10:])
+
+
+def test_float8_without_the_hardware_is_a_clear_error_or_a_configured_fallback(capsys):
+    from medtitan.parallel import apply_float8, float8_available
+
+    model = build_model("debug")
+    available, why = float8_available()
+    if available:  # a float8-capable GPU: the swap happens
+        assert apply_float8(model, True, "error") is True
+        return
+    with pytest.raises(RuntimeError, match="float8.enable is set but .*float8.fallback = 'bf16'"):
+        apply_float8(model, True, "error")
+    assert apply_float8(model, True, "bf16") is False
+    assert why in capsys.readouterr().out
+    assert apply_float8(model, False, "error") is False

@@ -187,3 +187,9 @@ def test_metrics_reach_tensorboard(shards, tmp_path):
     run_train(shards, tmp_path, 1, "--metrics.enable_tensorboard", "true", "--training.steps", "3")
     events_files = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert events_files and events_files[0].stat().st_size > 0
+
+
+def test_compiled_blocks_train_like_eager_ones(shards, single, tmp_path):
+    run_train(shards, tmp_path, 1, "--compile.enable", "true")
+    for step, loss in losses(tmp_path).items():
+        assert loss == pytest.approx(single[step], rel=1e-4), step  # fused kernels may round differently
