@@ -193,3 +193,23 @@ def test_compiled_blocks_train_like_eager_ones(shards, single, tmp_path):
     run_train(shards, tmp_path, 1, "--compile.enable", "true")
     for step, loss in losses(tmp_path).items():
         assert loss == pytest.approx(single[step], rel=1e-4), step  # fused kernels may round differently
+
+
+def test_load_model_reads_a_checkpoint_of_any_sharding(shards, tmp_path):
+    import torch
+
+    import medtitan
+
+    common = ("--training.steps", "4", "--checkpoint.enable", "true", "--checkpoint.interval", "4")
+    run_train(shards, tmp_path / "one", 1, *common)
+    run_train(shards, tmp_path / "tp", 2, *common, "--parallelism.tensor_parallel_degree", "2")
+    reference = medtitan.load_model(tmp_path / "one" / "checkpoint" / "step-4")
+    sharded = medtitan.load_model(tmp_path / "tp" / "checkpoint" / "step-4")
+    assert not any(isinstance(p, torch.distributed.tensor.DTensor) for p in sharded.parameters())
+    for (name, a), (_, b) in zip(reference.named_parameters(), sharded.named_parameters()):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6), name
+    tokens = torch.randint(0, reference.args.vocab_size, (1, 32))
+    with torch.no_grad():
+        assert torch.allclose(reference(tokens), sharded(tokens), atol=1e-4)
+    with pytest.raises(FileNotFoundError, match="model.json"):
+        medtitan.load_model(tmp_path)

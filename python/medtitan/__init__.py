@@ -14,6 +14,13 @@ except PackageNotFoundError:  # running from a source tree without an install
     __version__ = _core.__version__
 
 from medtitan.tokenizer import Tokenizer, train_tokenizer  # noqa: E402
+
+
+def load_model(checkpoint_dir):
+    """The model of a DCP checkpoint of any sharding, fp32 on the CPU (see medtitan.checkpoint)."""
+    from medtitan.checkpoint import load_model as load
+
+    return load(checkpoint_dir)
 from medtitan.tokenizer_fertility import fertility  # noqa: E402
 
-__all__ = ["__version__", "Tokenizer", "fertility", "train_tokenizer"]
+__all__ = ["__version__", "Tokenizer", "fertility", "load_model", "train_tokenizer"]

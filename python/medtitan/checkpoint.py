@@ -7,6 +7,7 @@ after all have finished. Kept: the latest `keep_latest_k`, and every `keep_every
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -50,8 +51,9 @@ def _set_rng_state(state: dict) -> None:
 
 
 class CheckpointManager:
-    def __init__(self, folder: Path, config: Checkpoint, rank: int) -> None:
+    def __init__(self, folder: Path, config: Checkpoint, rank: int, model_description: dict | None = None) -> None:
         self.folder, self.config, self.rank = Path(folder), config, rank
+        self.model_description = model_description  # written as model.json: what load_model builds
 
     def steps(self) -> list[int]:
         if not self.folder.is_dir():
@@ -64,6 +66,8 @@ class CheckpointManager:
         if self.rank == 0:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
+            if self.model_description is not None:
+                (tmp / "model.json").write_text(json.dumps(self.model_description, indent=2) + "\n")
         dist.barrier()
         model_state, optim_state = get_state_dict(model, optimizer)
         dcp.save({"model": model_state, "optimizer": optim_state}, checkpoint_id=str(tmp))
@@ -105,3 +109,25 @@ class CheckpointManager:
         if own.exists() and extra["world_size"] == dist.get_world_size():
             _set_rng_state(extra["rng"])  # same layout: every rank continues its own RNG stream
         return int(extra["step"])
+
+
+def load_model(checkpoint_dir: str | Path) -> torch.nn.Module:
+    """The model of a checkpoint saved under any sharding (FSDP, TP, both), as an ordinary
+    fp32 module on the CPU, for evaluation and export. No process group is needed."""
+    from dataclasses import fields
+
+    from medtitan.models import build_model
+    from medtitan.models.llama import ModelArgs
+
+    checkpoint_dir = Path(checkpoint_dir)
+    description_path = checkpoint_dir / "model.json"
+    if not description_path.exists():
+        raise FileNotFoundError(f"{description_path}: missing; is {checkpoint_dir} a medtitan checkpoint (step-N folder)?")
+    description = json.loads(description_path.read_text())
+    known = {f.name for f in fields(ModelArgs)}
+    args = {k: v for k, v in description["args"].items() if k in known}
+    model = build_model(description["flavor"], device="cpu", **args)
+    state = {"model": model.state_dict()}
+    dcp.load(state, checkpoint_id=str(checkpoint_dir), no_dist=True)
+    model.load_state_dict(state["model"])
+    return model.float().eval()

@@ -185,7 +185,10 @@ def train(config: JobConfig) -> dict:
     optimizer = torch.optim.AdamW(_decay_groups(model, config), lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps,
                                   foreach=True)
     dump = Path(config.job.dump_folder)
-    checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, rank)
+    from dataclasses import asdict
+
+    checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, rank,
+                                    {"flavor": config.model.flavor, "args": asdict(args)})
     guard = StabilityGuard(config.stability)
     metrics = MetricsLogger(dump, rank, config.metrics)
     step = 0
