@@ -213,3 +213,19 @@ def test_load_model_reads_a_checkpoint_of_any_sharding(shards, tmp_path):
         assert torch.allclose(reference(tokens), sharded(tokens), atol=1e-4)
     with pytest.raises(FileNotFoundError, match="model.json"):
         medtitan.load_model(tmp_path)
+
+
+def test_norms_and_embeddings_are_exempt_from_weight_decay_unless_configured():
+    from medtitan.models import build_model
+    from medtitan.train import _decay_groups
+
+    model = build_model("debug")
+    config = load_job_config(REPO / "train_configs" / "debug.toml")
+    names = {id(p): n for n, p in model.named_parameters()}
+    decay, no_decay = _decay_groups(model, config)
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    exempt = {names[id(p)] for p in no_decay["params"]}
+    assert exempt == {n for n in names.values() if "norm" in n or "tok_embeddings" in n}
+    assert "output.weight" in {names[id(p)] for p in decay["params"]}
+    config.optimizer.decay_norms_and_embeddings = True
+    assert not _decay_groups(model, config)[1]["params"]
