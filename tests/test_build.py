@@ -58,6 +58,9 @@ def test_shards_are_readable_by_a_reader_written_from_the_spec(demo_build, demo_
 
 
 def test_shard_dataset_gives_zero_copy_views(demo_build):
+    from medtitan.data import ShardDataset as PublicShardDataset
+
+    assert PublicShardDataset is ShardDataset
     output, _, _ = demo_build
     dataset = ShardDataset(output / "train")
     manifest = json.loads((output / "manifest.json").read_text())
