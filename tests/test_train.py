@@ -127,7 +127,9 @@ def test_the_debug_model_learns_and_reports_validation_perplexity(shards, tmp_pa
               "--metrics.log_freq", "10")
     recorded = losses(tmp_path)
     assert recorded[60] < recorded[1] - 2.0, recorded
-    validation = [m for m in metrics(tmp_path) if "validation_perplexity" in m]
+    records = metrics(tmp_path)
+    assert all({"step", "loss", "grad_norm", "lr", "tokens_per_s", "mfu"} <= set(r) for r in records)
+    validation = [m for m in records if "validation_perplexity" in m]
     assert validation and validation[-1]["validation_perplexity"] < math.exp(recorded[1])
 
 

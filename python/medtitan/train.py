@@ -256,18 +256,21 @@ def train(config: JobConfig) -> dict:
         guard.accept(loss, norm_value)
         history.append(loss)
         window_tokens += int(global_tokens.item())
-        if step % config.metrics.log_freq == 0 or step == config.training.steps or step == 1:
+        validate = validation is not None and (step % config.validation.freq == 0 or step == config.training.steps)
+        if validate or step % config.metrics.log_freq == 0 or step == config.training.steps or step == 1:
+            # One record per logged step (validation included when it ran at that step).
             elapsed = time.perf_counter() - window_started
             tokens_per_s = window_tokens / elapsed / world if elapsed > 0 else 0.0
-            metrics.log({"step": step, "loss": loss, "grad_norm": norm_value, "lr": lr,
-                         "tokens_per_s": tokens_per_s,  # per device
-                         "mfu": (tokens_per_s * flops_per_token / peak) if peak else None,
-                         "memory_gib": memory_gib(device), "float8": float8})
+            record = {"step": step, "loss": loss, "grad_norm": norm_value, "lr": lr,
+                      "tokens_per_s": tokens_per_s,  # per device
+                      "mfu": (tokens_per_s * flops_per_token / peak) if peak else None,
+                      "memory_gib": memory_gib(device), "float8": float8}
+            if validate:
+                validation.load_state_dict({"epoch": 0, "position": 0})
+                val_loss = evaluate(model, validation, config.validation.steps, device)
+                record |= {"validation_loss": val_loss, "validation_perplexity": math.exp(min(val_loss, 50))}
+            metrics.log(record)
             window_started, window_tokens = time.perf_counter(), 0
-        if validation is not None and (step % config.validation.freq == 0 or step == config.training.steps):
-            validation.load_state_dict({"epoch": 0, "position": 0})
-            val_loss = evaluate(model, validation, config.validation.steps, device)
-            metrics.log({"step": step, "validation_loss": val_loss, "validation_perplexity": math.exp(min(val_loss, 50))})
         if config.checkpoint.enable and (step % config.checkpoint.interval == 0 or step == config.training.steps):
             checkpoints.save(step, model, optimizer, loader, guard)
         if injections.get(step) == "crash":
