@@ -30,14 +30,45 @@ def _info(_: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    import json
+
+    from medtitan.config import load_job_config
+    from medtitan.plan import format_plan, plan
+
+    config = load_job_config(args.config)
+    result = plan(config, args.gpus, args.gpu, args.mfu, args.tokens, args.price_per_gpu_hour,
+                  parameters=args.parameters, checkpoint_write_gb_per_s=args.checkpoint_gb_per_s)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_plan(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medtitan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="versions of medtitan, its Rust core, Python and torch").set_defaults(
         run=_info
     )
+    planner = commands.add_parser("plan", help="parameters, FLOPs, memory per GPU, GPU-hours, days and cost of a run")
+    planner.add_argument("--config", required=True, help="a train config (train_configs/*.toml)")
+    planner.add_argument("--gpus", type=int, required=True)
+    planner.add_argument("--gpu", required=True, help="a100-40gb, a100-80gb, h100-80gb, h200-141gb, b200-192gb")
+    planner.add_argument("--mfu", type=float, required=True, help="model FLOPs utilization, e.g. 0.45")
+    planner.add_argument("--tokens", type=float, required=True, help="training tokens, e.g. 200e9")
+    planner.add_argument("--price-per-gpu-hour", type=float, required=True)
+    planner.add_argument("--parameters", type=float, help="plan with this parameter count instead (e.g. 6.7e9)")
+    planner.add_argument("--checkpoint-gb-per-s", type=float, default=2.0, help="checkpoint write bandwidth")
+    planner.add_argument("--json", action="store_true", help="print the plan as JSON")
+    planner.set_defaults(run=_plan)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except ValueError as error:
+        print(f"medtitan {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
