@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
+from pathlib import Path
 
 
 def _info(_: argparse.Namespace) -> int:
@@ -46,6 +47,29 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_mcq(args: argparse.Namespace) -> int:
+    import json
+
+    from medtitan.checkpoint import load_model
+    from medtitan.eval.mcq import evaluate_mcq, load_items
+    from medtitan.tokenizer import Tokenizer
+
+    model = load_model(args.checkpoint)
+    tokenizer = Tokenizer.from_file(args.tokenizer)
+    results = {}
+    for path in args.inputs:
+        items = load_items(path)[: args.limit] if args.limit else load_items(path)
+        result = evaluate_mcq(model, tokenizer, items, k_shot=args.k_shot, normalize=args.normalize,
+                              max_len=model.args.max_seq_len)
+        results[str(path)] = result
+        low, high = result["ci95"]
+        print(f"{path}: accuracy {result['accuracy']:.1%} ({result['correct']}/{result['items']}), 95% CI "
+              f"[{low:.1%}, {high:.1%}], chance {result['chance']:.1%}, {args.k_shot}-shot, normalize={args.normalize}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medtitan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,10 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     planner.add_argument("--checkpoint-gb-per-s", type=float, default=2.0, help="checkpoint write bandwidth")
     planner.add_argument("--json", action="store_true", help="print the plan as JSON")
     planner.set_defaults(run=_plan)
+    evaluation = commands.add_parser("eval", help="evaluate a checkpoint").add_subparsers(dest="eval_command", required=True)
+    mcq = evaluation.add_parser("mcq", help="zero/k-shot multiple choice by option log-likelihood (MedQA, MedMCQA, PubMedQA)")
+    mcq.add_argument("inputs", nargs="+", type=Path, help="JSONL files of questions")
+    mcq.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
+    mcq.add_argument("--tokenizer", required=True, type=Path, help="the tokenizer.model the model was trained with")
+    mcq.add_argument("--k-shot", type=int, default=0)
+    mcq.add_argument("--normalize", default="tokens", choices=("none", "tokens", "chars"))
+    mcq.add_argument("--limit", type=int, help="only the first N items of each file")
+    mcq.add_argument("--json", type=Path)
+    mcq.set_defaults(run=_eval_mcq)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:
         print(f"medtitan {args.command}: error: {error}", file=sys.stderr)
         return 2
 
