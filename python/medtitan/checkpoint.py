@@ -128,6 +128,11 @@ def load_model(checkpoint_dir: str | Path) -> torch.nn.Module:
     args = {k: v for k, v in description["args"].items() if k in known}
     model = build_model(description["flavor"], device="cpu", **args)
     state = {"model": model.state_dict()}
-    dcp.load(state, checkpoint_id=str(checkpoint_dir), no_dist=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        # Loading in one process without a process group is the intent here.
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.load(state, checkpoint_id=str(checkpoint_dir), no_dist=True)
     model.load_state_dict(state["model"])
     return model.float().eval()
