@@ -22,7 +22,6 @@ seeded by a string (hashed with SHA-512 by `random`, so PYTHONHASHSEED cannot ch
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import random

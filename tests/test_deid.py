@@ -7,7 +7,6 @@ import json
 import textwrap
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -4,7 +4,6 @@ the planted duplicates of the demo corpus."""
 
 from __future__ import annotations
 
-import json
 import random
 
 import numpy as np

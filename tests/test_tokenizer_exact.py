@@ -11,7 +11,6 @@ import pytest
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as model_pb2
 
-from medtitan import _core
 from medtitan.tokenizer import Tokenizer, TokenizerTrainingConfig, train_tokenizer
 from tests.conftest import SHARED_DATA, needs_shared_data, read_jsonl
 

@@ -76,13 +76,6 @@ def build_mesh(config: JobConfig, world: int, device: torch.device):
     return init_device_mesh(device.type, (dp, tp), mesh_dim_names=("dp_shard", "tp")), dp, tp
 
 
-def resolve_shards(config: JobConfig) -> Path:
-    """The build output the config trains on, built first when missing (rank 0 builds)."""
-    from medtitan.data.prepare import ensure_build
-
-    return ensure_build(config)
-
-
 def _decay_groups(model: torch.nn.Module, config: JobConfig) -> list[dict]:
     decay, no_decay = [], []
     for name, param in model.named_parameters():
@@ -151,7 +144,9 @@ def train(config: JobConfig) -> dict:
         torch.use_deterministic_algorithms(True, warn_only=True)
     mesh, dp, tp = build_mesh(config, world, device)
     dp_rank = mesh.get_local_rank("dp_shard")
-    shards = resolve_shards(config)
+    from medtitan.data.prepare import ensure_build
+
+    shards = ensure_build(config)  # built first (by rank 0) when missing
     manifest = json.loads((shards / "manifest.json").read_text())
     if manifest["seq_len"] != config.training.seq_len:
         raise ValueError(f"training.seq_len {config.training.seq_len} differs from the data's seq_len {manifest['seq_len']}")

@@ -344,27 +344,20 @@ class Builder:
         removed: list[dict] = []
         stats: dict = {"enabled": dedup.enabled}
         if dedup.enabled and docs:
+            from medtitan.data.dedup import deduplicate
+
             # "Smallest document id" is the representative: order by (id, source, ordinal).
             docs.sort(key=lambda d: (d[0], d[1], d[2]))
-            hashes = _core.normalized_hashes([d[3] for d in docs])
-            first_of: dict[int, int] = {}
-            unique = []
-            for index, digest in enumerate(hashes):
-                keeper = first_of.setdefault(digest, index)
-                if keeper != index:
-                    removed.append(self._removal(docs[index], "exact_duplicate", docs[keeper]))
-                else:
-                    unique.append(index)
-            from medtitan.data.dedup import near_duplicate_clusters
-
-            clusters = near_duplicate_clusters([docs[i][3] for i in unique], num_perm=dedup.num_perm, ngram=dedup.ngram,
-                                               threshold=dedup.threshold, min_probability=dedup.min_probability,
-                                               seed=dedup.seed, num_threads=self.workers)
-            for position, representative in enumerate(clusters.representatives.tolist()):
-                if representative != position:
-                    removed.append(self._removal(docs[unique[position]], "near_duplicate", docs[unique[representative]]))
-            stats.update({k: v for k, v in clusters.stats.items()})
-            stats["exact_groups_removed_docs"] = sum(1 for r in removed if r["reason"] == "exact_duplicate")
+            result = deduplicate([d[3] for d in docs], threshold=dedup.threshold, num_perm=dedup.num_perm,
+                                 ngram=dedup.ngram, min_probability=dedup.min_probability, seed=dedup.seed,
+                                 num_threads=self.workers)
+            exact, final = result.exact_representatives.tolist(), result.representatives.tolist()
+            for index, doc in enumerate(docs):
+                if exact[index] != index:
+                    removed.append(self._removal(doc, "exact_duplicate", docs[exact[index]]))
+                elif final[index] != index:
+                    removed.append(self._removal(doc, "near_duplicate", docs[final[index]]))
+            stats.update(result.near.stats)
         removed.sort(key=lambda r: r["n"])
         _write_jsonl(self.work.stage("dedup") / "removed.jsonl", removed)
         counts.removed = len(removed)

@@ -89,6 +89,7 @@ class Deduplication:
     """representatives[i]: the text that stands for text i after exact then near dedup."""
 
     representatives: np.ndarray
+    exact_representatives: np.ndarray  # the exact pass alone: smallest index of an equal text
     exact_duplicates: int  # texts equal (up to case and spacing) to an earlier text
     near_duplicates: int  # further texts removed as near-duplicates of a kept text
     near: NearDuplicateClusters  # the near-duplicate pass over the exact-unique texts
@@ -114,7 +115,7 @@ def deduplicate(texts: Sequence[str], *, threshold: float = 0.8, num_perm: int =
     near_of_unique = np.empty(len(texts), dtype=np.int64)
     near_of_unique[unique] = unique[near.representatives]
     representatives = near_of_unique[exact]
-    return Deduplication(representatives, exact_duplicates=int(len(texts) - len(unique)),
+    return Deduplication(representatives, exact, exact_duplicates=int(len(texts) - len(unique)),
                          near_duplicates=int(near.stats["duplicates"]), near=near)
 
 

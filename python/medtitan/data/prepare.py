@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _demo_prerequisites(build_config) -> None:
     """Generate the demo corpus and train the demo tokenizer when the demo build needs them."""
-    corpus = build_config.resolve("../out/demo/corpus")
+    # The demo sources all live in the generated corpus folder.
+    corpus = build_config.resolve(build_config.sources[0].paths[0]).parent
     if not all(build_config.source_files_exist()):
         sys.path.insert(0, str(REPO))
         from data_tools import demo_corpus
