@@ -52,7 +52,9 @@ def test_shards_are_readable_by_a_reader_written_from_the_spec(demo_build, demo_
         eos_count = sum(int((s == eos).sum()) for s in samples)
         report = json.loads((output / "report.json").read_text())
         # Every packed document ends with </s>; only the dropped tail loses its end.
-        assert abs(eos_count - report["splits"][split]["documents"]) <= 1
+        # Validation is packed per doc_type, so each type may drop a tail.
+        tails = 1 if split == "train" else len(report["validation_doc_types"])
+        assert abs(eos_count - report["splits"][split]["documents"]) <= tails
         vocab = manifest["tokenizer"]["vocab_size"]
         assert all(int(s.max()) < vocab for s in samples)
 
@@ -135,6 +137,44 @@ def test_mix_reaches_the_configured_shares_and_validation_spans_every_doc_type(d
     for name, source in report["sources"].items():
         assert source["achieved_share"] == pytest.approx(source["target_share"], abs=0.01), name
     assert set(report["validation_doc_types"]) == {s["doc_type"] for s in report["sources"].values()}
+
+
+def _window_hashes(ids: np.ndarray, width: int) -> np.ndarray:
+    """A 64-bit polynomial hash of every `width`-token window (wrapping uint64 arithmetic)."""
+    if len(ids) < width:
+        return np.zeros(0, np.uint64)
+    windows = np.lib.stride_tricks.sliding_window_view(ids.astype(np.uint64), width)
+    powers = np.uint64(1_000_003) ** np.arange(width, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return (windows * powers).sum(axis=1, dtype=np.uint64)
+
+
+def test_every_validation_sample_is_labelled_with_the_doc_type_of_its_documents(demo_build):
+    """doc_types.json beside the validation shards: one label per sample, in shard order, and
+    each sample's token windows come from documents of that type (looked up in the build's
+    tokenized partitions)."""
+    from medtitan.data.shards import sample_doc_types
+
+    output, _, _ = demo_build
+    manifest = json.loads((output / "manifest.json").read_text())
+    eos, width = manifest["eos_id"], 16
+    windows_by_type: dict[str, list] = {}
+    for rows_path in sorted((output / "work" / "filter").glob("part-*[0-9].jsonl")):
+        tokens = np.load(rows_path.with_suffix(".tokens.npz"))
+        ids, offsets = tokens["ids"], tokens["offsets"]
+        for index, row in enumerate(read_jsonl(rows_path)):
+            windows_by_type.setdefault(row["doc_type"], []).append(_window_hashes(ids[offsets[index]: offsets[index + 1]], width))
+    windows = {t: np.unique(np.concatenate(h)) for t, h in windows_by_type.items()}
+    names, labels = sample_doc_types(output / "validation")
+    dataset = ShardDataset(output / "validation")
+    assert len(labels) == len(dataset) == manifest["splits"]["validation"]["samples"]
+    assert set(names) == set(json.loads((output / "report.json").read_text())["validation_doc_types"])
+    assert set(labels.tolist()) == set(range(len(names)))  # every doc_type has samples
+    for number, (sample, label) in enumerate(zip(dataset, labels)):
+        pieces = np.split(np.asarray(sample), np.flatnonzero(sample == eos))  # windows never cross </s>
+        hashes = np.concatenate([_window_hashes(p[p != eos], width) for p in pieces])
+        found = {t for t, known in windows.items() if np.isin(hashes, known).mean() > 0.9}
+        assert found == {names[label]}, (number, names[label], found)
 
 
 def test_inspect_verifies_checksums_and_catches_corruption(demo_build, tmp_path):

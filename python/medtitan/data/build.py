@@ -41,7 +41,7 @@ from tqdm import tqdm
 from medtitan import _core
 from medtitan.data.build_config import BuildConfig, ConfigError
 from medtitan.data.documents import ReadReport, read_documents
-from medtitan.data.shards import sha256_of
+from medtitan.data.shards import DOC_TYPES_FILE, sha256_of
 from medtitan.tokenizer import Tokenizer
 
 FORMAT_VERSION = 1
@@ -244,6 +244,7 @@ class Builder:
         counts = StageCounts()
         spans: Counter = Counter()
         changed = 0
+        probes: list[dict] = []
         deidentifier = None
         if self.config.deid.enabled:
             from medtitan.data.deid import load_deidentifier
@@ -256,22 +257,47 @@ class Builder:
                 rows = _read_jsonl(source)
                 part_spans: Counter = Counter()
                 part_changed = 0
+                part_probes: list[dict] = []
                 if deidentifier is not None:
                     for row, result in zip(rows, deidentifier.deidentify_batch([r["text"] for r in rows])):
                         if result.spans:
                             part_changed += 1
                             part_spans.update(kind for _, _, kind in result.spans)
+                            part_probes += self._probe_candidates(row, result.spans)
                         row["text"] = result.text
+                part_probes = sorted(part_probes, key=lambda p: p["order"])[: self.config.deid.probe_pairs]
                 _write_jsonl(target, rows)
-                _write_json(stats_path, {"documents": len(rows), "changed": part_changed, "spans": dict(part_spans)})
+                _write_json(stats_path, {"documents": len(rows), "changed": part_changed, "spans": dict(part_spans),
+                                         "probe_pairs": part_probes})
                 _crash_point("deid", partition)
             stats = json.loads(stats_path.read_text())
             counts.into += stats["documents"]
             changed += stats["changed"]
             spans.update(stats["spans"])
+            # A seeded bottom-k sample: the k smallest orders of all partitions' bottom-k.
+            probes = sorted(probes + stats["probe_pairs"], key=lambda p: p["order"])[: self.config.deid.probe_pairs]
+        _write_jsonl(self.work.stage("deid") / "probe_pairs.jsonl", probes)
         counts.kept = counts.into
         return counts.to_json(enabled=self.config.deid.enabled, engine=self.config.deid.engine,
                               documents_changed=changed, spans=dict(sorted(spans.items())))
+
+    def _probe_candidates(self, row: dict, spans) -> list[dict]:
+        """(prefix, secret) pairs for PHI leakage probing: the text before a scrubbed span of
+        a high-entropy type, cut at a word boundary, and the original span."""
+        settings = self.config.deid
+        if settings.probe_pairs <= 0:
+            return []
+        text, found = row["text"], []
+        for start, end, kind in spans:
+            if kind not in settings.probe_types or start < 20:
+                continue
+            cut = max(0, start - settings.probe_prefix_chars)
+            if cut:
+                cut = text.find(" ", cut) + 1 or cut
+            found.append({"order": _stable_hash(self.config.build.seed, "probe", row["n"], start),
+                          "source": row["source"], "id": row["id"], "type": kind,
+                          "prefix": text[cut:start], "secret": text[start:end]})
+        return found
 
     # --- filters + tokenization -----------------------------------------------------------
 
@@ -432,7 +458,8 @@ class Builder:
             doc["order"] = _stable_hash(build.seed, doc["source"], doc["id"], doc["n"])
         documents.sort(key=lambda d: d["order"])
 
-        # Validation: every doc_type gets its share of validation_tokens (at least one document).
+        # Validation: every doc_type gets its share of validation_tokens, and at least one whole
+        # sample's worth (validation is packed per doc_type, so each type can be scored apart).
         total_tokens = sum(d["tokens"] for d in documents) or 1
         by_type: dict[str, int] = Counter()
         for doc in documents:
@@ -441,8 +468,8 @@ class Builder:
         validation = set()
         if build.validation_tokens > 0:
             for doc in documents:
-                quota = build.validation_tokens * by_type[doc["doc_type"]] / total_tokens
-                if taken[doc["doc_type"]] == 0 or taken[doc["doc_type"]] < quota:
+                quota = max(build.validation_tokens * by_type[doc["doc_type"]] / total_tokens, build.seq_len + 1)
+                if taken[doc["doc_type"]] < quota:
                     validation.add(doc["n"])
                     taken[doc["doc_type"]] += doc["tokens"]
 
@@ -471,16 +498,17 @@ class Builder:
             copies[doc["n"]] = count
             achieved[name] += count * doc["tokens"]
 
-        plan: dict[int, dict] = defaultdict(lambda: {"train": [], "validation": []})
+        # Per partition: training positions with their copies, validation positions by doc_type.
+        plan: dict[int, dict] = defaultdict(lambda: {"train": [], "validation": defaultdict(list)})
         for doc in documents:
             if doc["n"] in validation:
-                plan[doc["partition"]]["validation"].append(doc["position"])
+                plan[doc["partition"]]["validation"][doc["doc_type"]].append(doc["position"])
             elif copies[doc["n"]]:
                 plan[doc["partition"]]["train"].append([doc["position"], copies[doc["n"]]])
         for partition in range(results["ingest"]["partitions"]):
             entry = plan[partition]
             entry["train"].sort()
-            entry["validation"].sort()
+            entry["validation"] = {t: sorted(p) for t, p in sorted(entry["validation"].items())}
             _write_json(self.work.part("mix", partition, ".json"), entry)
 
         achieved_total = sum(achieved.values()) or 1
@@ -506,21 +534,20 @@ class Builder:
     # --- packing --------------------------------------------------------------------------
 
     def _stage_pack(self, results) -> dict:
+        """Training samples in one stream; validation samples packed per doc_type (so a sample
+        never mixes types and perplexity can be reported per type), then concatenated."""
         build = self.config.build
         stage = self.work.stage("pack")
         sample_len = build.seq_len + 1
         plans = [json.loads(self.work.part("mix", p, ".json").read_text()) for p in range(results["ingest"]["partitions"])]
         max_copies = max((c for plan in plans for _, c in plan["train"]), default=0)
-        outcome = {}
-        for split in ("train", "validation"):
-            writer = _core.SampleWriter(stage / f"{split}.u32.tmp", sample_len, self.tokenizer.eos_id)
-            passes = range(max_copies) if split == "train" else range(1)
+        doc_types = sorted({t for plan in plans for t in plan["validation"]})
+
+        def pack(path: Path, split: str, passes: range, positions) -> dict:
+            writer = _core.SampleWriter(path, sample_len, self.tokenizer.eos_id)
             for repeat in passes:
                 for partition, plan in enumerate(plans):
-                    if split == "train":
-                        chosen = np.array([pos for pos, count in plan["train"] if count > repeat], dtype=np.int64)
-                    else:
-                        chosen = np.array(plan["validation"], dtype=np.int64)
+                    chosen = np.array(positions(plan, repeat), dtype=np.int64)
                     if not len(chosen):
                         continue
                     # Within a partition, a seeded order per pass, so repeats land apart.
@@ -529,11 +556,27 @@ class Builder:
                     tokens = np.load(self.work.part("filter", partition, ".tokens.npz"))
                     writer.push(_as_bytes(tokens["ids"], "<u4"), _as_bytes(tokens["offsets"], "<i8"), _as_bytes(order, "<i8"))
             stats = writer.close()
-            os.replace(stage / f"{split}.u32.tmp", stage / f"{split}.u32")
             stats["samples"] = stats["tokens"] // sample_len
-            outcome[split] = stats
+            return stats
+
+        outcome = {"train": pack(stage / "train.u32.tmp", "train", range(max_copies),
+                                 lambda plan, repeat: [pos for pos, count in plan["train"] if count > repeat])}
+        os.replace(stage / "train.u32.tmp", stage / "train.u32")
+        by_type = {}
+        with open(stage / "validation.u32.tmp", "wb") as combined:
+            for doc_type in doc_types:
+                part = stage / "validation-type.u32.tmp"
+                by_type[doc_type] = pack(part, f"validation/{doc_type}", range(1),
+                                         lambda plan, _repeat: plan["validation"].get(doc_type, []))
+                with open(part, "rb") as handle:
+                    shutil.copyfileobj(handle, combined)
+                part.unlink()
+        os.replace(stage / "validation.u32.tmp", stage / "validation.u32")
+        outcome["validation"] = {key: sum(s[key] for s in by_type.values())
+                                 for key in ("tokens", "dropped_tokens", "documents", "samples")}
+        outcome["validation"]["doc_types"] = {t: s["samples"] for t, s in by_type.items()}
         _crash_point("pack")
-        docs_in = sum(len(p["train"]) + len(p["validation"]) for p in plans)
+        docs_in = sum(len(p["train"]) + sum(map(len, p["validation"].values())) for p in plans)
         counts = StageCounts(into=docs_in, kept=docs_in)
         return counts.to_json(splits=outcome, sample_len=sample_len)
 
@@ -555,6 +598,9 @@ class Builder:
             splits[split] = {"folder": folder, "samples": sum(s["samples"] for s in shards),
                              "tokens": sum(s["tokens"] for s in shards),
                              "shards": [Path(s["prefix"]).name for s in shards]}
+            if split == "validation":
+                _write_sample_doc_types(target, results["pack"]["splits"]["validation"]["doc_types"],
+                                        build.seed + seed_offset)
             _crash_point("write")
         return {"splits": splits, "dtype": "uint16" if itemsize == 2 else "int32", "samples_per_shard": per_shard}
 
@@ -571,6 +617,11 @@ class Builder:
         _write_jsonl(self.output / "removed.jsonl", removed)
         _write_jsonl(self.output / "quarantine.jsonl", _read_jsonl(quarantine))
         _write_jsonl(self.output / "decontamination_audit.jsonl", audit)
+        probes = self.work.stage("deid") / "probe_pairs.jsonl"
+        if self.config.deid.probe_pairs > 0 and probes.exists():
+            # Real PHI: under private/, outside the manifest's file list, never in a release.
+            _write_jsonl(self.output / "private" / "phi_probe_pairs.jsonl",
+                         [{k: v for k, v in r.items() if k != "order"} for r in _read_jsonl(probes)])
 
         stages = {name: {k: v for k, v in results[name].items() if k in ("in", "kept", "removed", "quarantined", "reasons")}
                   for name in ("ingest", "deid", "filter", "dedup", "decontaminate", "mix")}
@@ -604,7 +655,7 @@ class Builder:
         files = {}
         for path in sorted(self.output.rglob("*")):
             relative = path.relative_to(self.output)
-            if path.is_file() and relative.parts[0] != "work" and path.name not in ("manifest.json", "timing.json"):
+            if path.is_file() and relative.parts[0] not in ("work", "private") and path.name not in ("manifest.json", "timing.json"):
                 files[str(relative)] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -626,6 +677,18 @@ class Builder:
         }
         _write_json(self.output / "manifest.json", manifest)
         return report
+
+
+def _write_sample_doc_types(folder: Path, samples_by_type: dict[str, int], seed: int) -> None:
+    """folder/doc_types.json: the doc_type of every sample, in shard order. The packed file
+    holds each type's samples in a block (sorted types); write_shards reorders samples by the
+    seeded permutation that `_core.permutation` returns for the same seed."""
+    names = sorted(samples_by_type)
+    packed = np.repeat(np.arange(len(names), dtype=np.int64), [samples_by_type[n] for n in names])
+    order = np.frombuffer(_core.permutation(len(packed), seed), dtype="<u8").astype(np.int64)
+    value = {"doc_types": names, "samples": {n: samples_by_type[n] for n in names},
+             "sample_doc_type": packed[order].tolist()}  # indices into doc_types
+    _write_atomic(folder / DOC_TYPES_FILE, (json.dumps(value) + "\n").encode())
 
 
 def _as_bytes(array: np.ndarray, dtype: str) -> np.ndarray:

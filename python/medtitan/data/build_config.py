@@ -44,6 +44,12 @@ class BuildSection:
 class DeidSection:
     enabled: bool = True
     engine: str = "rules"  # "rules" (the Rust engine) or "package.module:attr"
+    # Keep up to this many (prefix, secret) pairs of scrubbed PHI, a seeded sample, in
+    # OUTPUT/private/phi_probe_pairs.jsonl for `medtitan eval phi-probe`. The file holds real
+    # PHI: keep it with the raw data, never ship it. 0: none.
+    probe_pairs: int = 0
+    probe_types: list[str] = field(default_factory=lambda: ["SSN", "MRN", "PHONE", "EMAIL", "FAX", "ADDRESS"])
+    probe_prefix_chars: int = 160  # context before the secret used as the attack prompt
 
 
 @dataclass

@@ -118,6 +118,23 @@ class ShardDataset:
         return self.shards[0].index.dtype
 
 
+DOC_TYPES_FILE = "doc_types.json"  # written by the build beside the validation shards
+
+
+def sample_doc_types(folder: str | os.PathLike) -> tuple[list[str], np.ndarray] | None:
+    """(doc_type names, index into them for every sample in ShardDataset order) of a shard
+    folder whose samples are each of one doc_type (the build's validation split); None when the
+    folder has no doc_types.json."""
+    path = Path(folder) / DOC_TYPES_FILE
+    if not path.exists():
+        return None
+    value = json.loads(path.read_text(encoding="utf-8"))
+    labels = np.asarray(value["sample_doc_type"], dtype=np.int64)
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(value["doc_types"])):
+        raise ShardFormatError(f"{path}: sample_doc_type holds an index outside doc_types")
+    return list(value["doc_types"]), labels
+
+
 def sha256_of(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -147,4 +164,12 @@ def verify(output: str | os.PathLike) -> list[str]:
         if len(dataset) != info["samples"] or tokens != info["tokens"]:
             problems.append(f"{split}: {len(dataset)} samples / {tokens} tokens on disk, manifest says "
                             f"{info['samples']} / {info['tokens']}")
+        try:
+            labelled = sample_doc_types(output / info["folder"])
+        except (ShardFormatError, ValueError, KeyError) as error:
+            problems.append(f"{output / info['folder'] / DOC_TYPES_FILE}: {error}")
+            continue
+        if labelled is not None and len(labelled[1]) != len(dataset):
+            problems.append(f"{output / info['folder'] / DOC_TYPES_FILE}: {len(labelled[1])} sample labels for "
+                            f"{len(dataset)} samples")
     return problems
