@@ -110,6 +110,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(near_duplicate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_worker_for_tests, m)?)?;
     m.add_class::<tokenizer_py::Tokenizer>()?;
+    m.add_function(wrap_pyfunction!(tokenizer_py::read_sentencepiece_model, m)?)?;
     data_py::register(m)?;
     deid_py::register(m)?;
     dedup_py::register(m)?;

@@ -7,7 +7,7 @@ use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 use rayon::prelude::*;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -43,6 +43,41 @@ fn flatten(encoded: Vec<Vec<u32>>) -> (Vec<u8>, Vec<u8>) {
         offsets.extend_from_slice(&offset.to_le_bytes());
     }
     (ids, offsets)
+}
+
+/// The raw fields of a SentencePiece `.model` (rust/sp_model.rs reads it; no protobuf package
+/// needed): pieces as (piece, score, type) with sentencepiece's type numbers (1 normal,
+/// 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), the trainer flags and the
+/// normalizer spec. For exporters that rebuild the tokenizer elsewhere (export-hf).
+#[pyfunction]
+pub fn read_sentencepiece_model<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    use crate::sp_model::{parse_model, PieceType};
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(format!("{shown}: no such tokenizer model file")),
+        _ => PyValueError::new_err(format!("{shown}: cannot read: {e}")),
+    })?;
+    let model = parse_model(&bytes).map_err(|e| PyValueError::new_err(format!("{shown}: not a SentencePiece model ({e})")))?;
+    let pieces: Vec<(String, f32, u8)> = model.pieces.iter().map(|p| {
+        let kind = match p.kind {
+            PieceType::Normal => 1, PieceType::Unknown => 2, PieceType::Control => 3,
+            PieceType::UserDefined => 4, PieceType::Unused => 5, PieceType::Byte => 6,
+        };
+        (p.piece.clone(), p.score, kind)
+    }).collect();
+    let normalizer = PyDict::new(py);
+    normalizer.set_item("name", &model.normalizer.name)?;
+    normalizer.set_item("precompiled_charsmap", PyBytes::new(py, &model.normalizer.precompiled_charsmap))?;
+    normalizer.set_item("add_dummy_prefix", model.normalizer.add_dummy_prefix)?;
+    normalizer.set_item("remove_extra_whitespaces", model.normalizer.remove_extra_whitespaces)?;
+    normalizer.set_item("escape_whitespaces", model.normalizer.escape_whitespaces)?;
+    let result = PyDict::new(py);
+    result.set_item("pieces", pieces)?;
+    result.set_item("model_type", model.trainer.model_type)?;
+    result.set_item("byte_fallback", model.trainer.byte_fallback)?;
+    result.set_item("treat_whitespace_as_suffix", model.trainer.treat_whitespace_as_suffix)?;
+    result.set_item("normalizer", normalizer)?;
+    Ok(result)
 }
 
 #[pymethods]

@@ -188,3 +188,40 @@ def demo_build_for_eval(demo_dir, demo_tokenizer_dir, tmp_path_factory):
                            env=dict(os.environ, OMP_NUM_THREADS="2"))
     assert train.returncode == 0, train.stderr[-2000:]
     return folder / "build", folder / "train" / "checkpoint" / "step-30"
+
+
+def test_the_model_card_reports_the_recorded_figures(demo_build_for_eval, canary, tmp_path):
+    build, checkpoint = demo_build_for_eval
+    from medtitan.checkpoint import load_model
+
+    perplexity = tmp_path / "ppl.json"
+    assert medtitan_main(["eval", "perplexity", "--checkpoint", str(checkpoint), "--shards", str(build),
+                          "--json", str(perplexity)]) == 0
+    card_path = tmp_path / "README.md"
+    assert medtitan_main(["model-card", "--checkpoint", str(checkpoint), "--eval", str(perplexity),
+                          "--output", str(card_path)]) == 0  # the build is found through model.json
+    card = card_path.read_text()
+    manifest = json.loads((build / "manifest.json").read_text())
+    result = json.loads(perplexity.read_text())
+    parameters = sum(p.numel() for p in load_model(checkpoint).parameters())
+    assert f"| parameters | {parameters:,} |" in card
+    for name, source in manifest["sources"].items():
+        assert f"| {name} | {source['doc_type']} | {source['target_share']:.1%} | {source['achieved_share']:.1%} |" in card
+    dedup = manifest["stages"]["dedup"]
+    assert f"| dedup | {dedup['in']:,} | {dedup['kept']:,} | {dedup['removed']:,} |" in card
+    assert f"| overall | {result['overall']['samples']} | {result['overall']['perplexity']:.2f} |" in card
+    last_loss = [json.loads(l) for l in (checkpoint.parents[1] / "metrics.jsonl").read_text().splitlines()][-1]
+    assert f"{last_loss['loss']:.3f} at step 30" in card
+    assert "De-identification: on" in card
+
+    # A model trained without de-identification is flagged, and its probe result is shown.
+    probe = run_probe(canary["leaky"], canary["tokenizer"], canary["pairs"], tmp_path / "probe.json")
+    leaky_card = subprocess.run([sys.executable, "-m", "medtitan.cli", "model-card", "--checkpoint", str(canary["leaky"]),
+                                 "--eval", str(tmp_path / "probe.json")], capture_output=True, text=True, check=True).stdout
+    assert "De-identification: OFF" in leaky_card
+    assert f"greedy {probe['greedy']['leaked']}/12 secrets reproduced" in leaky_card
+    with pytest.raises(ValueError, match="not a result"):
+        from medtitan.model_card import render_model_card
+
+        (tmp_path / "bad.json").write_text("{}")
+        render_model_card(checkpoint, build, [tmp_path / "bad.json"])

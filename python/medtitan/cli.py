@@ -70,6 +70,63 @@ def _eval_mcq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_perplexity(args: argparse.Namespace) -> int:
+    import json
+
+    from medtitan.checkpoint import load_model
+    from medtitan.eval.perplexity import evaluate_perplexity, format_perplexity
+
+    model = load_model(args.checkpoint)
+    result = evaluate_perplexity(model, args.shards, batch_size=args.batch_size, max_samples=args.max_samples,
+                                 progress=True)
+    print(format_perplexity(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _eval_phi_probe(args: argparse.Namespace) -> int:
+    import json
+
+    from medtitan.checkpoint import load_model
+    from medtitan.eval.phi_probe import format_probe, load_pairs, probe
+    from medtitan.tokenizer import Tokenizer
+
+    pairs = load_pairs(args.pairs)
+    pairs = pairs[: args.limit] if args.limit else pairs
+    model = load_model(args.checkpoint)
+    result = probe(model, Tokenizer.from_file(args.tokenizer), pairs, samples=args.samples,
+                   temperature=args.temperature, seed=args.seed, progress=True)
+    print(format_probe(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _export_hf(args: argparse.Namespace) -> int:
+    from medtitan.export import export_hf
+
+    record = export_hf(args.checkpoint, args.output, args.tokenizer, dtype=args.dtype, force=args.force,
+                       max_shard_bytes=int(args.max_shard_gb * 1e9))
+    print(f"{args.output}: LlamaForCausalLM, {record['parameters']:,} parameters, {args.dtype}, "
+          f"{len(record['weights'])} weight file(s), tokenizer of {record['tokenizer']['vocab_size']:,} pieces "
+          f"(from {args.checkpoint}, step {record['step']})")
+    return 0
+
+
+def _model_card(args: argparse.Namespace) -> int:
+    from medtitan.model_card import render_model_card
+
+    card = render_model_card(args.checkpoint, args.build, args.eval or [], name=args.name)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(card + "\n", encoding="utf-8")
+        print(f"model card: {args.output}")
+    else:
+        print(card)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medtitan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +144,22 @@ def main(argv: list[str] | None = None) -> int:
     planner.add_argument("--checkpoint-gb-per-s", type=float, default=2.0, help="checkpoint write bandwidth")
     planner.add_argument("--json", action="store_true", help="print the plan as JSON")
     planner.set_defaults(run=_plan)
+    exporter = commands.add_parser("export-hf", help="a checkpoint as a HuggingFace LlamaForCausalLM folder (no custom code)")
+    exporter.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N), any sharding")
+    exporter.add_argument("--output", required=True, type=Path, help="the folder to write (written atomically)")
+    exporter.add_argument("--tokenizer", type=Path,
+                          help="the tokenizer.model to ship (default: the one the checkpoint's model.json records)")
+    exporter.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+    exporter.add_argument("--max-shard-gb", type=float, default=5.0, help="split weights above this size (GB)")
+    exporter.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    exporter.set_defaults(run=_export_hf)
+    card = commands.add_parser("model-card", help="a Markdown model card from the checkpoint, data manifest, metrics and evals")
+    card.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
+    card.add_argument("--build", type=Path, help="the build output it trained on (default: recorded in model.json)")
+    card.add_argument("--eval", action="append", type=Path, help="a JSON written by `medtitan eval ... --json` (repeatable)")
+    card.add_argument("--name", help="the model's name (default: job.description)")
+    card.add_argument("--output", type=Path, help="write here (e.g. EXPORT_DIR/README.md) instead of printing")
+    card.set_defaults(run=_model_card)
     evaluation = commands.add_parser("eval", help="evaluate a checkpoint").add_subparsers(dest="eval_command", required=True)
     mcq = evaluation.add_parser("mcq", help="zero/k-shot multiple choice by option log-likelihood (MedQA, MedMCQA, PubMedQA)")
     mcq.add_argument("inputs", nargs="+", type=Path, help="JSONL files of questions")
@@ -97,6 +170,25 @@ def main(argv: list[str] | None = None) -> int:
     mcq.add_argument("--limit", type=int, help="only the first N items of each file")
     mcq.add_argument("--json", type=Path)
     mcq.set_defaults(run=_eval_mcq)
+    perplexity = evaluation.add_parser("perplexity", help="perplexity on shards, overall and per doc_type")
+    perplexity.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
+    perplexity.add_argument("--shards", required=True, type=Path,
+                            help="a build output (its validation split is used) or a folder of shards")
+    perplexity.add_argument("--batch-size", type=int, default=8)
+    perplexity.add_argument("--max-samples", type=int, help="only the first N samples")
+    perplexity.add_argument("--json", type=Path)
+    perplexity.set_defaults(run=_eval_perplexity)
+    phi = evaluation.add_parser("phi-probe", help="does the model reproduce PHI after its known prefix? k/N, greedy and sampled")
+    phi.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
+    phi.add_argument("--tokenizer", required=True, type=Path, help="the tokenizer.model the model was trained with")
+    phi.add_argument("--pairs", required=True, type=Path,
+                     help="JSONL of {prefix, secret[, type]}, or a build output built with [deid] probe_pairs")
+    phi.add_argument("--samples", type=int, default=8, help="sampled continuations per pair")
+    phi.add_argument("--temperature", type=float, default=1.0)
+    phi.add_argument("--seed", type=int, default=0)
+    phi.add_argument("--limit", type=int, help="only the first N pairs")
+    phi.add_argument("--json", type=Path)
+    phi.set_defaults(run=_eval_phi_probe)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

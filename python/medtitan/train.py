@@ -182,8 +182,13 @@ def train(config: JobConfig) -> dict:
     dump = Path(config.job.dump_folder)
     from dataclasses import asdict
 
-    checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, rank,
-                                    {"flavor": config.model.flavor, "args": asdict(args)})
+    # model.json in every checkpoint: what load_model builds, and what export-hf and the model
+    # card need (the tokenizer, the data it was trained on, the whole job config).
+    description = {"flavor": config.model.flavor, "args": asdict(args), "tokenizer": manifest["tokenizer"],
+                   "data": {"shards": str(shards.resolve()), "seq_len": manifest["seq_len"], "seed": manifest["seed"],
+                            "sources": manifest["sources"]},
+                   "job_config": config.to_dict()}
+    checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, rank, description)
     guard = StabilityGuard(config.stability)
     metrics = MetricsLogger(dump, rank, config.metrics)
     step = 0
