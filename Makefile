@@ -50,6 +50,11 @@ demo: setup
 	rm -rf $(DEMO_DIR)/train
 	OMP_NUM_THREADS=1 $(VENV)/bin/torchrun --standalone --nproc_per_node=2 -m medtitan.train \
 		--config train_configs/debug.toml --job.dump_folder $(DEMO_DIR)/train
+	$(VENV)/bin/medtitan eval perplexity --checkpoint $(DEMO_DIR)/train/checkpoint/step-200 \
+		--shards $(DEMO_DIR)/build --json $(DEMO_DIR)/eval/perplexity.json
+	$(VENV)/bin/medtitan export-hf --checkpoint $(DEMO_DIR)/train/checkpoint/step-200 --output $(DEMO_DIR)/hf --force
+	$(VENV)/bin/medtitan model-card --checkpoint $(DEMO_DIR)/train/checkpoint/step-200 \
+		--eval $(DEMO_DIR)/eval/perplexity.json --output $(DEMO_DIR)/hf/README.md
 
 test: setup test-rust test-python
 

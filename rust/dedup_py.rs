@@ -132,7 +132,96 @@ fn near_duplicate_clusters<'py>(
     Ok((found.representatives, stats))
 }
 
+/// Band keys of MinHash signatures, for distributed LSH (the keyed shuffle of the build):
+/// returns (keys, present): keys are little-endian uint64, row-major (n x bands), and
+/// present[i] is 0 for a document without shingles (its keys are zero and must be ignored).
+/// The same keys [`lsh::candidate_pairs`] buckets by. GIL released.
+#[pyfunction]
+#[pyo3(signature = (signatures, num_perm, bands, rows))]
+fn lsh_band_keys<'py>(
+    py: Python<'py>,
+    signatures: &[u8],
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    check_num_perm(num_perm)?;
+    lsh::check_banding(num_perm, bands, rows).map_err(PyValueError::new_err)?;
+    if !signatures.len().is_multiple_of(num_perm * 8) {
+        return Err(PyValueError::new_err(format!(
+            "signatures hold {} bytes, not a whole number of rows of {num_perm} uint64 values",
+            signatures.len()
+        )));
+    }
+    let (keys, present) = py.detach(|| {
+        let values: Vec<u64> = signatures.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        let mut keys = Vec::with_capacity(values.len() / num_perm * bands * 8);
+        let mut present = Vec::with_capacity(values.len() / num_perm);
+        for signature in values.chunks_exact(num_perm) {
+            let doc_keys = lsh::band_keys(signature, bands, rows);
+            present.push(u8::from(!doc_keys.is_empty()));
+            for band in 0..bands {
+                keys.extend_from_slice(&doc_keys.get(band).copied().unwrap_or(0).to_le_bytes());
+            }
+        }
+        (keys, present)
+    });
+    Ok((PyBytes::new(py, &keys), PyBytes::new(py, &present)))
+}
+
+/// Exact shingle Jaccard of pairs (left[left_index[k]], right[right_index[k]]), as
+/// little-endian float64; each text's shingle set is built once. Confirms LSH candidates whose
+/// documents live in different partitions. GIL released; `num_threads` threads.
+#[pyfunction]
+#[pyo3(signature = (left, right, left_index, right_index, ngram = 5, num_threads = None))]
+fn jaccard_pairs<'py>(
+    py: Python<'py>,
+    left: Vec<PyBackedStr>,
+    right: Vec<PyBackedStr>,
+    left_index: Vec<usize>,
+    right_index: Vec<usize>,
+    ngram: usize,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    use crate::jaccard::jaccard;
+    use crate::shingles::shingle_set;
+    use rayon::prelude::*;
+
+    check_ngram(ngram)?;
+    if left_index.len() != right_index.len() {
+        return Err(PyValueError::new_err("left_index and right_index must have the same length"));
+    }
+    if let Some(&bad) = left_index.iter().find(|&&i| i >= left.len()) {
+        return Err(PyValueError::new_err(format!("left_index {bad} outside the {} left texts", left.len())));
+    }
+    if let Some(&bad) = right_index.iter().find(|&&i| i >= right.len()) {
+        return Err(PyValueError::new_err(format!("right_index {bad} outside the {} right texts", right.len())));
+    }
+    let scores = py.detach(|| {
+        with_threads(num_threads, || {
+            // Shingle sets of the texts that some pair names, and only those.
+            let sets_of = |texts: &[PyBackedStr], wanted: &[usize]| -> Vec<Vec<u64>> {
+                let mut needed = vec![false; texts.len()];
+                for &i in wanted {
+                    needed[i] = true;
+                }
+                texts.par_iter().zip(needed.par_iter())
+                    .map(|(text, &need)| if need { shingle_set(text, ngram) } else { Vec::new() })
+                    .collect()
+            };
+            let (left_sets, right_sets) = (sets_of(&left, &left_index), sets_of(&right, &right_index));
+            left_index.par_iter().zip(right_index.par_iter())
+                .map(|(&i, &j)| jaccard(&left_sets[i], &right_sets[j]))
+                .collect::<Vec<f64>>()
+        })
+    })?;
+    let bytes: Vec<u8> = scores.iter().flat_map(|v| v.to_le_bytes()).collect();
+    Ok(PyBytes::new(py, &bytes))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(lsh_band_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(jaccard_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(choose_lsh_bands, m)?)?;
     m.add_function(wrap_pyfunction!(lsh_candidate_pairs, m)?)?;

@@ -8,6 +8,13 @@ import sys
 from pathlib import Path
 
 
+def _write_json(path: Path, value) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
 def _info(_: argparse.Namespace) -> int:
     """Print what this installation is made of: enough to debug a wheel on a new machine."""
     import medtitan
@@ -48,7 +55,6 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _eval_mcq(args: argparse.Namespace) -> int:
-    import json
 
     from medtitan.checkpoint import load_model
     from medtitan.eval.mcq import evaluate_mcq, load_items
@@ -66,12 +72,11 @@ def _eval_mcq(args: argparse.Namespace) -> int:
         print(f"{path}: accuracy {result['accuracy']:.1%} ({result['correct']}/{result['items']}), 95% CI "
               f"[{low:.1%}, {high:.1%}], chance {result['chance']:.1%}, {args.k_shot}-shot, normalize={args.normalize}")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        _write_json(args.json, results)
     return 0
 
 
 def _eval_perplexity(args: argparse.Namespace) -> int:
-    import json
 
     from medtitan.checkpoint import load_model
     from medtitan.eval.perplexity import evaluate_perplexity, format_perplexity
@@ -81,12 +86,11 @@ def _eval_perplexity(args: argparse.Namespace) -> int:
                                  progress=True)
     print(format_perplexity(result))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        _write_json(args.json, result)
     return 0
 
 
 def _eval_phi_probe(args: argparse.Namespace) -> int:
-    import json
 
     from medtitan.checkpoint import load_model
     from medtitan.eval.phi_probe import format_probe, load_pairs, probe
@@ -99,7 +103,7 @@ def _eval_phi_probe(args: argparse.Namespace) -> int:
                    temperature=args.temperature, seed=args.seed, progress=True)
     print(format_probe(result))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        _write_json(args.json, result)
     return 0
 
 

@@ -118,9 +118,11 @@ def render_model_card(checkpoint: str | Path, build: str | Path | None = None, e
             ["sequence length", training.get("seq_len")],
             ["optimizer", f"AdamW lr {job.get('optimizer', {}).get('lr')}, weight decay {job.get('optimizer', {}).get('weight_decay')}"],
             ["schedule", f"{job.get('lr_scheduler', {}).get('decay_type')}, warmup {job.get('lr_scheduler', {}).get('warmup_steps')}"],
-            ["parallelism", f"FSDP degree {job.get('parallelism', {}).get('data_parallel_shard_degree')}, "
+            ["parallelism", f"{description.get('world_size', '?')} processes on {description.get('device', '?')}: "
+                            f"FSDP degree {job.get('parallelism', {}).get('data_parallel_shard_degree')} (-1: all), "
                             f"TP degree {job.get('parallelism', {}).get('tensor_parallel_degree')}"],
-            ["mixed precision", training.get("mixed_precision_param")], ["seed", training.get("seed")]])
+            ["parameter dtype in compute", description.get("param_dtype", training.get("mixed_precision_param"))],
+            ["seed", training.get("seed")]])
         out.append("")
     losses = [m for m in metrics if "loss" in m and (step is None or m["step"] <= step)]
     validations = [m for m in metrics if "validation_loss" in m and (step is None or m["step"] <= step)]
@@ -174,6 +176,6 @@ def render_model_card(checkpoint: str | Path, build: str | Path | None = None, e
             "- A base (pre-trained, not instruction-tuned) model for fine-tuning by downstream teams; not a medical device "
             "and not for clinical decisions without validation in the target setting.",
             "- Its knowledge is limited to the sources listed above; the mix shares show what it saw most.",
-            "- Rule-based de-identification misses PHI in formats it does not know; the probe above measures leakage only "
-            "for the prefixes it tried.", ""]
+            "- Rule-based de-identification misses PHI in formats it does not know; a PHI probe (`medtitan eval "
+            "phi-probe`) measures leakage only for the prefixes it tries.", ""]
     return "\n".join(out)

@@ -187,7 +187,8 @@ def train(config: JobConfig) -> dict:
     description = {"flavor": config.model.flavor, "args": asdict(args), "tokenizer": manifest["tokenizer"],
                    "data": {"shards": str(shards.resolve()), "seq_len": manifest["seq_len"], "seed": manifest["seed"],
                             "sources": manifest["sources"]},
-                   "job_config": config.to_dict()}
+                   "job_config": config.to_dict(), "world_size": world, "device": device.type,
+                   "param_dtype": str(param_dtype).removeprefix("torch.")}
     checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, rank, description)
     guard = StabilityGuard(config.stability)
     metrics = MetricsLogger(dump, rank, config.metrics)

@@ -24,15 +24,12 @@ of workers (threads given to the Rust stages) never changes the output.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import shutil
-import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,96 +38,26 @@ from tqdm import tqdm
 from medtitan import _core
 from medtitan.data.build_config import BuildConfig, ConfigError
 from medtitan.data.documents import ReadReport, read_documents
+from medtitan.data.build_tasks import TASKS, TaskContext, contamination_index, dedup_removed_path
+from medtitan.data.executors import LocalExecutor, make_executor
 from medtitan.data.shards import DOC_TYPES_FILE, sha256_of
+from medtitan.data.workspace import (STAGES, StageCounts, Workspace, crash_point, read_jsonl, stable_hash,
+                                     write_atomic, write_json, write_jsonl)
 from medtitan.tokenizer import Tokenizer
 
 FORMAT_VERSION = 1
-STAGES = ("ingest", "deid", "filter", "dedup", "decontaminate", "mix", "pack", "write")
-# Fault injection for the resume tests: MEDTITAN_BUILD_CRASH=<stage>[:<partition>] exits the
-# process abruptly inside that stage (after that partition's output, before the stage is done).
-CRASH_ENV = "MEDTITAN_BUILD_CRASH"
-
-
-def _crash_point(stage: str, partition: int | None = None) -> None:
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    name, _, part = wanted.partition(":")
-    if name == stage and (not part or (partition is not None and int(part) == partition)):
-        sys.stdout.flush()
-        os._exit(75)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, value) -> None:
-    _write_atomic(path, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
-
-
-def _stable_hash(*parts) -> int:
-    return int.from_bytes(hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest(), "little")
-
-
-class Workspace:
-    """OUTPUT/work: per-stage folders, partition files and DONE markers."""
-
-    def __init__(self, output: Path) -> None:
-        self.root = output / "work"
-
-    def stage(self, name: str) -> Path:
-        path = self.root / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def done(self, name: str) -> dict | None:
-        marker = self.root / name / "DONE.json"
-        return json.loads(marker.read_text()) if marker.exists() else None
-
-    def mark_done(self, name: str, stats: dict) -> None:
-        _write_json(self.stage(name) / "DONE.json", stats)
-
-    def part(self, stage: str, index: int, suffix: str = ".jsonl") -> Path:
-        return self.stage(stage) / f"part-{index:05d}{suffix}"
-
-
-@dataclass
-class StageCounts:
-    into: int = 0
-    kept: int = 0
-    removed: int = 0
-    quarantined: int = 0
-
-    def to_json(self, reasons: dict | None = None, **extra) -> dict:
-        out = {"in": self.into, "kept": self.kept, "removed": self.removed, "quarantined": self.quarantined,
-               "reasons": dict(sorted((reasons or {}).items()))}
-        out.update(extra)
-        return out
-
-
 class Builder:
-    def __init__(self, config: BuildConfig, progress: bool = True) -> None:
+    def __init__(self, config: BuildConfig, progress: bool = True, executor=None) -> None:
         self.config = config
         self.output = config.output
         self.work = Workspace(self.output)
         self.progress = progress
         self.workers = config.build.workers
+        self.executor = executor or LocalExecutor(progress)
+        # In this process a task may use every core; spread over processes or a cluster, one
+        # core each unless build.workers says otherwise. Never changes the output.
+        self.task_threads = self.workers if self.executor.name == "local" else (self.workers or 1)
+        self.task_stats: dict[str, list[dict]] = {}
         self.tokenizer = Tokenizer.from_file(config.tokenizer)
         if self.tokenizer.eos_id < 0:
             raise ConfigError(f"{config.tokenizer}: the tokenizer has no </s> piece to end documents with")
@@ -144,11 +71,15 @@ class Builder:
 
     # --- the run ------------------------------------------------------------------------
 
-    def run(self) -> dict:
+    def run(self, stop_after: str | None = None) -> dict:
+        """Run (or resume) every stage; with `stop_after`, only up to that stage (returns the
+        stage results, not a report)."""
+        if stop_after is not None and stop_after not in STAGES:
+            raise ValueError(f"unknown stage {stop_after!r}; stages: {', '.join(STAGES)}")
         started = time.perf_counter()
         self._check_resume_state()
         results = {}
-        for stage in STAGES:
+        for stage in STAGES[: STAGES.index(stop_after) + 1] if stop_after else STAGES:
             done = self.work.done(stage)
             if done is not None:
                 self.log(f"{stage}: done earlier, skipped")
@@ -159,8 +90,35 @@ class Builder:
             results[stage]["seconds"] = round(time.perf_counter() - stage_started, 3)
             self.work.mark_done(stage, results[stage])
             self.log(f"{stage}: done in {results[stage]['seconds']:.1f} s")
+        if stop_after:
+            return results
         report = self._finish(results, time.perf_counter() - started)
         return report
+
+    def task_counts(self) -> dict[str, int]:
+        """The partitioned task steps and their task counts (ingest must be done)."""
+        ingest = self.work.done("ingest")
+        if ingest is None:
+            raise ValueError(f"{self.work.root}: ingest has not run; run `medtitan-data build --stop-after ingest` first")
+        partitions, buckets = ingest["partitions"], self._dedup_buckets(ingest["partitions"])
+        dedup = self.config.dedup.enabled
+        return {"deid": partitions, "filter": partitions, "dedup-map": partitions if dedup else 0,
+                "dedup-exact": buckets if dedup else 0, "dedup-bands": buckets if dedup else 0,
+                "dedup-confirm": partitions if dedup else 0, "decontaminate": partitions}
+
+    def run_task(self, step: str, index: int) -> dict:
+        """One task of one step (for schedulers such as Slurm array jobs); idempotent. The
+        steps before it must be complete (their tasks run, the build driver's merges done)."""
+        counts = self.task_counts()
+        if step not in counts:
+            raise ValueError(f"unknown task step {step!r}; steps: {', '.join(counts)}")
+        if not 0 <= index < counts[step]:
+            raise ValueError(f"{step} has {counts[step]} tasks; task {index} does not exist")
+        if step == "decontaminate" and self.work.done("dedup") is None:
+            # Its input is the per-partition removals that the driver's dedup union writes.
+            raise ValueError("decontaminate tasks need the dedup stage complete: run "
+                             "`medtitan-data build --config F --stop-after dedup` after the dedup-confirm tasks")
+        return TASKS[step](self._context(), index)
 
     def _fingerprint(self) -> dict:
         inputs = []
@@ -183,7 +141,7 @@ class Builder:
             shutil.rmtree(self.work.root)
         if not state.exists():
             self.work.root.mkdir(parents=True, exist_ok=True)
-            _write_json(state, fingerprint)
+            write_json(state, fingerprint)
 
     # --- ingest -------------------------------------------------------------------------
 
@@ -201,7 +159,7 @@ class Builder:
         def flush() -> None:
             nonlocal partition, buffer
             if buffer:
-                _write_jsonl(self.work.part("ingest", partition), buffer)
+                write_jsonl(self.work.part("ingest", partition), buffer)
                 partition += 1
                 buffer = []
 
@@ -228,7 +186,7 @@ class Builder:
                 self.log(f"ingest: {path} -> {report.documents:,} documents, {len(report.quarantined)} quarantined")
         flush()
         counts.into = counts.kept + counts.quarantined
-        _write_jsonl(stage / "quarantine.jsonl", quarantined)
+        write_jsonl(stage / "quarantine.jsonl", quarantined)
         reasons = Counter(q["reason"].split(":")[0] for q in quarantined)
         return counts.to_json({f"quarantined: {k}": v for k, v in reasons.items()}, partitions=partition,
                               blank_lines=blank_lines, files=files, documents_by_source=dict(per_source),
@@ -239,120 +197,58 @@ class Builder:
 
     # --- de-identification ----------------------------------------------------------------
 
+    def _context(self) -> TaskContext:
+        partitions = self.work.done("ingest")["partitions"]
+        return TaskContext(self.config, partitions, self.task_threads, self._dedup_buckets(partitions))
+
+    def _dedup_buckets(self, partitions: int) -> int:
+        return self.config.dedup.buckets or max(1, partitions)
+
+    def _run_tasks(self, name: str, indices) -> list[dict]:
+        """Run the tasks of one step on the executor; returns their stats (peak memory
+        included), also kept in work/tasks/<name>.json for the memory model."""
+        stats = self.executor.map(TASKS[name], self._context(), list(indices), name)
+        self.task_stats[name] = stats
+        write_json(self.work.stage("tasks") / f"{name}.json", stats)
+        return stats
+
+    # --- de-identification ----------------------------------------------------------------
+
     def _stage_deid(self, results) -> dict:
         partitions = range(results["ingest"]["partitions"])
+        if self.config.deid.enabled:
+            from medtitan.data.deid import load_deidentifier
+
+            load_deidentifier(self.config.deid.engine)  # a bad engine fails here, before any task
+        self._run_tasks("deid", partitions)
         counts = StageCounts()
         spans: Counter = Counter()
         changed = 0
         probes: list[dict] = []
-        deidentifier = None
-        if self.config.deid.enabled:
-            from medtitan.data.deid import load_deidentifier
-
-            deidentifier = load_deidentifier(self.config.deid.engine)
-        for partition in self.bar(partitions, "deid"):
-            source, target = self.work.part("ingest", partition), self.work.part("deid", partition)
-            stats_path = self.work.part("deid", partition, ".json")
-            if not (target.exists() and stats_path.exists()):
-                rows = _read_jsonl(source)
-                part_spans: Counter = Counter()
-                part_changed = 0
-                part_probes: list[dict] = []
-                if deidentifier is not None:
-                    for row, result in zip(rows, deidentifier.deidentify_batch([r["text"] for r in rows])):
-                        if result.spans:
-                            part_changed += 1
-                            part_spans.update(kind for _, _, kind in result.spans)
-                            part_probes += self._probe_candidates(row, result.spans)
-                        row["text"] = result.text
-                part_probes = sorted(part_probes, key=lambda p: p["order"])[: self.config.deid.probe_pairs]
-                _write_jsonl(target, rows)
-                _write_json(stats_path, {"documents": len(rows), "changed": part_changed, "spans": dict(part_spans),
-                                         "probe_pairs": part_probes})
-                _crash_point("deid", partition)
-            stats = json.loads(stats_path.read_text())
+        for partition in partitions:
+            stats = json.loads(self.work.part("deid", partition, ".json").read_text())
             counts.into += stats["documents"]
             changed += stats["changed"]
             spans.update(stats["spans"])
             # A seeded bottom-k sample: the k smallest orders of all partitions' bottom-k.
             probes = sorted(probes + stats["probe_pairs"], key=lambda p: p["order"])[: self.config.deid.probe_pairs]
-        _write_jsonl(self.work.stage("deid") / "probe_pairs.jsonl", probes)
+        write_jsonl(self.work.stage("deid") / "probe_pairs.jsonl", probes)
         counts.kept = counts.into
         return counts.to_json(enabled=self.config.deid.enabled, engine=self.config.deid.engine,
                               documents_changed=changed, spans=dict(sorted(spans.items())))
 
-    def _probe_candidates(self, row: dict, spans) -> list[dict]:
-        """(prefix, secret) pairs for PHI leakage probing: the text before a scrubbed span of
-        a high-entropy type, cut at a word boundary, and the original span."""
-        settings = self.config.deid
-        if settings.probe_pairs <= 0:
-            return []
-        text, found = row["text"], []
-        for start, end, kind in spans:
-            if kind not in settings.probe_types or start < 20:
-                continue
-            cut = max(0, start - settings.probe_prefix_chars)
-            if cut:
-                cut = text.find(" ", cut) + 1 or cut
-            found.append({"order": _stable_hash(self.config.build.seed, "probe", row["n"], start),
-                          "source": row["source"], "id": row["id"], "type": kind,
-                          "prefix": text[cut:start], "secret": text[start:end]})
-        return found
-
     # --- filters + tokenization -----------------------------------------------------------
 
-    def _perplexity_scorer(self):
-        spec = self.config.filters.perplexity_scorer
-        if spec is None:
-            return None
-        from medtitan.data.plugins import load_object
-
-        scorer = load_object(spec, "filters.perplexity_scorer")
-        if not callable(scorer):
-            raise ConfigError(f"{self.config.path}: filters.perplexity_scorer {spec!r} is not callable")
-        return scorer
-
     def _stage_filter(self, results) -> dict:
-        filters = self.config.filters
-        scorer = self._perplexity_scorer()
+        from medtitan.data.build_tasks import _perplexity_scorer
+
+        _perplexity_scorer(self.config)  # a bad scorer fails here, before any task
+        self._run_tasks("filter", range(results["ingest"]["partitions"]))
         counts = StageCounts()
         reasons: Counter = Counter()
-        for partition in self.bar(range(results["ingest"]["partitions"]), "filter"):
-            kept_path = self.work.part("filter", partition)
-            tokens_path = self.work.part("filter", partition, ".tokens.npz")
-            removed_path = self.work.part("filter", partition, ".removed.jsonl")
-            if not (kept_path.exists() and tokens_path.exists() and removed_path.exists()):
-                rows = _read_jsonl(self.work.part("deid", partition))
-                texts = [r["text"] for r in rows]
-                ids, offsets = self.tokenizer.encode_flat(texts, self.workers)
-                lengths = np.diff(offsets)
-                ratios = _core.non_alphanumeric_ratios(texts, self.workers)
-                scores = list(scorer(texts)) if scorer is not None else [None] * len(rows)
-                keep, removed = [], []
-                for index, (row, length, ratio, score) in enumerate(zip(rows, lengths, ratios, scores)):
-                    reason = None
-                    if length < filters.min_tokens:
-                        reason, detail = "too_short", f"{int(length)} tokens < {filters.min_tokens}"
-                    elif ratio > filters.max_non_alnum_ratio:
-                        reason, detail = "non_alphanumeric", f"{ratio:.3f} of characters > {filters.max_non_alnum_ratio}"
-                    elif score is not None and score > filters.max_perplexity:
-                        reason, detail = "perplexity", f"{score:.2f} > {filters.max_perplexity}"
-                    if reason:
-                        removed.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": reason,
-                                        "detail": detail})
-                    else:
-                        keep.append(index)
-                kept_rows = [rows[i] for i in keep]
-                kept_lengths = lengths[keep] if keep else np.zeros(0, np.int64)
-                kept_ids = np.concatenate([ids[offsets[i]:offsets[i + 1]] for i in keep]) if keep else np.zeros(0, np.uint32)
-                kept_offsets = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
-                buffer = _npz_bytes(ids=kept_ids.astype(np.uint32), offsets=kept_offsets)
-                _write_atomic(tokens_path, buffer)
-                _write_jsonl(removed_path, removed)
-                _write_jsonl(kept_path, kept_rows)
-                _crash_point("filter", partition)
-            removed = _read_jsonl(removed_path)
-            kept = sum(1 for _ in open(kept_path, encoding="utf-8"))
+        for partition in range(results["ingest"]["partitions"]):
+            removed = read_jsonl(self.work.part("filter", partition, ".removed.jsonl"))
+            kept = sum(1 for _ in open(self.work.part("filter", partition), encoding="utf-8"))
             counts.into += kept + len(removed)
             counts.kept += kept
             counts.removed += len(removed)
@@ -362,75 +258,90 @@ class Builder:
     # --- deduplication --------------------------------------------------------------------
 
     def _stage_dedup(self, results) -> dict:
+        """Exact then near duplicates through the keyed shuffle of build_tasks (map -> exact and
+        band buckets -> confirm), then the union of confirmed edges here: the smallest
+        (id, source, n) of every component is kept."""
         dedup = self.config.dedup
-        docs = []  # (id, source, n, text)
-        for partition in self.bar(range(results["ingest"]["partitions"]), "dedup: reading"):
-            docs += [(r["id"], r["source"], r["n"], r["text"]) for r in _read_jsonl(self.work.part("filter", partition))]
-        counts = StageCounts(into=len(docs))
+        partitions = results["ingest"]["partitions"]
+        buckets = self._dedup_buckets(partitions)
+        counts = StageCounts(into=results["filter"]["kept"])
         removed: list[dict] = []
         stats: dict = {"enabled": dedup.enabled}
-        if dedup.enabled and docs:
-            from medtitan.data.dedup import deduplicate
+        if dedup.enabled and counts.into:
+            self._run_tasks("dedup-map", range(partitions))
+            self._run_tasks("dedup-exact", range(buckets))
+            self._run_tasks("dedup-bands", range(buckets))
+            self._run_tasks("dedup-confirm", range(partitions))
+            folder = self.work.stage("dedup")
+            for bucket in range(buckets):
+                removed += read_jsonl(folder / "exact" / f"bucket-{bucket:05d}.jsonl")
+            candidates = confirmed = 0
+            parent: dict[tuple, tuple] = {}
+            where: dict[tuple, int] = {}
 
-            # "Smallest document id" is the representative: order by (id, source, ordinal).
-            docs.sort(key=lambda d: (d[0], d[1], d[2]))
-            result = deduplicate([d[3] for d in docs], threshold=dedup.threshold, num_perm=dedup.num_perm,
-                                 ngram=dedup.ngram, min_probability=dedup.min_probability, seed=dedup.seed,
-                                 num_threads=self.workers)
-            exact, final = result.exact_representatives.tolist(), result.representatives.tolist()
-            for index, doc in enumerate(docs):
-                if exact[index] != index:
-                    removed.append(self._removal(doc, "exact_duplicate", docs[exact[index]]))
-                elif final[index] != index:
-                    removed.append(self._removal(doc, "near_duplicate", docs[final[index]]))
-            stats.update(result.near.stats)
+            def find(key: tuple) -> tuple:
+                root = key
+                while parent.get(root, root) != root:
+                    root = parent[root]
+                while key != root:  # path compression
+                    key, parent[key] = parent[key], root
+                return root
+
+            for partition in range(partitions):
+                header, *edges = read_jsonl(folder / "confirm" / f"part-{partition:05d}.jsonl")
+                candidates += header["candidates"]
+                confirmed += header["confirmed"]
+                for edge in edges:
+                    a, b = tuple(edge["a"]), tuple(edge["b"])
+                    where[a], where[b] = partition, edge["b_partition"]
+                    root_a, root_b = find(a), find(b)
+                    if root_a != root_b:
+                        low, high = min(root_a, root_b), max(root_a, root_b)
+                        parent[high] = low  # the smaller key is always the root
+                        parent.setdefault(low, low)
+            members: dict[tuple, list[tuple]] = defaultdict(list)
+            for key in parent:
+                members[find(key)].append(key)
+            near = 0
+            for root, group in members.items():
+                for key in group:
+                    if key != root:
+                        near += 1
+                        removed.append({"n": key[2], "partition": where[key], "source": key[1], "id": key[0],
+                                        "reason": "near_duplicate", "detail": f"duplicate of {root[1]}/{root[0]}"})
+            bands, rows = _core.choose_lsh_bands(dedup.num_perm, dedup.threshold, dedup.min_probability)
+            exact = len(removed) - near
+            stats.update(documents=counts.into - exact, candidate_pairs=candidates, confirmed_pairs=confirmed,
+                         clusters=sum(1 for g in members.values() if len(g) > 1), duplicates=near, bands=bands,
+                         rows=rows, buckets=buckets)
         removed.sort(key=lambda r: r["n"])
-        _write_jsonl(self.work.stage("dedup") / "removed.jsonl", removed)
+        by_partition: dict[int, list] = defaultdict(list)
+        for record in removed:
+            by_partition[record.pop("partition")].append(record)
+        for partition in range(partitions):  # what each decontaminate task skips
+            write_jsonl(dedup_removed_path(self.work, partition), by_partition[partition])
+        write_jsonl(self.work.stage("dedup") / "removed.jsonl", removed)
         counts.removed = len(removed)
         counts.kept = counts.into - counts.removed
         return counts.to_json(Counter(r["reason"] for r in removed), **stats)
-
-    @staticmethod
-    def _removal(doc, reason: str, keeper) -> dict:
-        return {"n": doc[2], "source": doc[1], "id": doc[0], "reason": reason,
-                "detail": f"duplicate of {keeper[1]}/{keeper[0]}"}
 
     # --- decontamination ------------------------------------------------------------------
 
     def _stage_decontaminate(self, results) -> dict:
         settings = self.config.decontamination
-        dedup_removed = {r["n"] for r in _read_jsonl(self.work.stage("dedup") / "removed.jsonl")}
-        samples, sample_keys, eval_quarantined = [], [], 0
-        for path in self.config.eval_files():
-            report = ReadReport()
-            for document in read_documents([path], text_field=settings.text_field, report=report):
-                samples.append(document.text)
-                sample_keys.append((str(path), document.id))
-            eval_quarantined += len(report.quarantined)
-        index = _core.ContaminationIndex(samples, settings.ngram, settings.min_words) if samples else None
+        index, _, eval_quarantined = contamination_index(self.config)
+        samples = index.samples if index else 0
+        self._run_tasks("decontaminate", range(results["ingest"]["partitions"]))
         counts = StageCounts()
         audit: list[dict] = []
-        for partition in self.bar(range(results["ingest"]["partitions"]), "decontaminate"):
-            out = self.work.part("decontaminate", partition)
-            if not out.exists():
-                rows = [r for r in _read_jsonl(self.work.part("filter", partition)) if r["n"] not in dedup_removed]
-                matches = index.scan_batch([r["text"] for r in rows], settings.threshold, self.workers) if index else [[]] * len(rows)
-                flagged = []
-                for row, found in zip(rows, matches):
-                    if found:
-                        sample, overlap = max(found, key=lambda m: (m[1], -m[0]))
-                        flagged.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": "contaminated",
-                                        "eval_set": sample_keys[sample][0], "eval_id": sample_keys[sample][1],
-                                        "overlap": round(overlap, 4), "matches": len(found)})
-                _write_jsonl(out, [{"documents": len(rows)}] + flagged)
-                _crash_point("decontaminate", partition)
-            header, *flagged = _read_jsonl(out)
+        for partition in range(results["ingest"]["partitions"]):
+            header, *flagged = read_jsonl(self.work.part("decontaminate", partition))
             counts.into += header["documents"]
             counts.removed += len(flagged)
             audit += flagged
         counts.kept = counts.into - counts.removed
-        _write_jsonl(self.work.stage("decontaminate") / "audit.jsonl", audit)
-        return counts.to_json(Counter(r["reason"] for r in audit), eval_samples=len(samples),
+        write_jsonl(self.work.stage("decontaminate") / "audit.jsonl", audit)
+        return counts.to_json(Counter(r["reason"] for r in audit), eval_samples=samples,
                               eval_samples_too_short=len(index.skipped) if index else 0,
                               eval_records_quarantined=eval_quarantined, ngram=settings.ngram,
                               threshold=settings.threshold)
@@ -439,12 +350,12 @@ class Builder:
 
     def _kept_documents(self, results) -> list[dict]:
         """Metadata of every document that survived the stages: partition, position, tokens."""
-        dropped = {r["n"] for r in _read_jsonl(self.work.stage("dedup") / "removed.jsonl")}
-        dropped |= {r["n"] for r in _read_jsonl(self.work.stage("decontaminate") / "audit.jsonl")}
+        dropped = {r["n"] for r in read_jsonl(self.work.stage("dedup") / "removed.jsonl")}
+        dropped |= {r["n"] for r in read_jsonl(self.work.stage("decontaminate") / "audit.jsonl")}
         documents = []
         for partition in range(results["ingest"]["partitions"]):
             offsets = np.load(self.work.part("filter", partition, ".tokens.npz"))["offsets"]
-            for position, row in enumerate(_read_jsonl(self.work.part("filter", partition))):
+            for position, row in enumerate(read_jsonl(self.work.part("filter", partition))):
                 if row["n"] not in dropped:
                     documents.append({"n": row["n"], "partition": partition, "position": position,
                                       "source": row["source"], "id": row["id"], "doc_type": row["doc_type"],
@@ -455,7 +366,7 @@ class Builder:
         build = self.config.build
         documents = self._kept_documents(results)
         for doc in documents:
-            doc["order"] = _stable_hash(build.seed, doc["source"], doc["id"], doc["n"])
+            doc["order"] = stable_hash(build.seed, doc["source"], doc["id"], doc["n"])
         documents.sort(key=lambda d: d["order"])
 
         # Validation: every doc_type gets its share of validation_tokens, and at least one whole
@@ -489,7 +400,7 @@ class Builder:
         # Every document of a source has the same expected number of copies (the source's
         # rate); the running sum turns fractional rates into whole copies, exact per source to
         # within one document.
-        position = {name: (_stable_hash(build.seed, "mix", name) % 1_000_003) / 1_000_003 for name in weights}
+        position = {name: (stable_hash(build.seed, "mix", name) % 1_000_003) / 1_000_003 for name in weights}
         for doc in train:
             name = doc["source"]
             before = position[name]
@@ -509,7 +420,7 @@ class Builder:
             entry = plan[partition]
             entry["train"].sort()
             entry["validation"] = {t: sorted(p) for t, p in sorted(entry["validation"].items())}
-            _write_json(self.work.part("mix", partition, ".json"), entry)
+            write_json(self.work.part("mix", partition, ".json"), entry)
 
         achieved_total = sum(achieved.values()) or 1
         sources = {}
@@ -551,7 +462,7 @@ class Builder:
                     if not len(chosen):
                         continue
                     # Within a partition, a seeded order per pass, so repeats land apart.
-                    shuffle = np.frombuffer(_core.permutation(len(chosen), _stable_hash(build.seed, split, partition, repeat)), dtype="<u8")
+                    shuffle = np.frombuffer(_core.permutation(len(chosen), stable_hash(build.seed, split, partition, repeat)), dtype="<u8")
                     order = chosen[shuffle.astype(np.int64)]
                     tokens = np.load(self.work.part("filter", partition, ".tokens.npz"))
                     writer.push(_as_bytes(tokens["ids"], "<u4"), _as_bytes(tokens["offsets"], "<i8"), _as_bytes(order, "<i8"))
@@ -575,7 +486,7 @@ class Builder:
         outcome["validation"] = {key: sum(s[key] for s in by_type.values())
                                  for key in ("tokens", "dropped_tokens", "documents", "samples")}
         outcome["validation"]["doc_types"] = {t: s["samples"] for t, s in by_type.items()}
-        _crash_point("pack")
+        crash_point("pack")
         docs_in = sum(len(p["train"]) + sum(map(len, p["validation"].values())) for p in plans)
         counts = StageCounts(into=docs_in, kept=docs_in)
         return counts.to_json(splits=outcome, sample_len=sample_len)
@@ -601,7 +512,7 @@ class Builder:
             if split == "validation":
                 _write_sample_doc_types(target, results["pack"]["splits"]["validation"]["doc_types"],
                                         build.seed + seed_offset)
-            _crash_point("write")
+            crash_point("write")
         return {"splits": splits, "dtype": "uint16" if itemsize == 2 else "int32", "samples_per_shard": per_shard}
 
     def _finish(self, results: dict, seconds: float) -> dict:
@@ -609,19 +520,19 @@ class Builder:
         quarantine = self.work.stage("ingest") / "quarantine.jsonl"
         removed = []
         for partition in range(results["ingest"]["partitions"]):
-            removed += _read_jsonl(self.work.part("filter", partition, ".removed.jsonl"))
-        removed += _read_jsonl(self.work.stage("dedup") / "removed.jsonl")
-        audit = _read_jsonl(self.work.stage("decontaminate") / "audit.jsonl")
+            removed += read_jsonl(self.work.part("filter", partition, ".removed.jsonl"))
+        removed += read_jsonl(self.work.stage("dedup") / "removed.jsonl")
+        audit = read_jsonl(self.work.stage("decontaminate") / "audit.jsonl")
         removed += [{k: r[k] for k in ("n", "source", "id", "reason")} | {"detail": f"{r['eval_id']} ({r['overlap']:.0%})"} for r in audit]
         removed.sort(key=lambda r: r["n"])
-        _write_jsonl(self.output / "removed.jsonl", removed)
-        _write_jsonl(self.output / "quarantine.jsonl", _read_jsonl(quarantine))
-        _write_jsonl(self.output / "decontamination_audit.jsonl", audit)
+        write_jsonl(self.output / "removed.jsonl", removed)
+        write_jsonl(self.output / "quarantine.jsonl", read_jsonl(quarantine))
+        write_jsonl(self.output / "decontamination_audit.jsonl", audit)
         probes = self.work.stage("deid") / "probe_pairs.jsonl"
         if self.config.deid.probe_pairs > 0 and probes.exists():
             # Real PHI: under private/, outside the manifest's file list, never in a release.
-            _write_jsonl(self.output / "private" / "phi_probe_pairs.jsonl",
-                         [{k: v for k, v in r.items() if k != "order"} for r in _read_jsonl(probes)])
+            write_jsonl(self.output / "private" / "phi_probe_pairs.jsonl",
+                         [{k: v for k, v in r.items() if k != "order"} for r in read_jsonl(probes)])
 
         stages = {name: {k: v for k, v in results[name].items() if k in ("in", "kept", "removed", "quarantined", "reasons")}
                   for name in ("ingest", "deid", "filter", "dedup", "decontaminate", "mix")}
@@ -643,13 +554,13 @@ class Builder:
             "decontamination": {k: results["decontaminate"][k] for k in ("eval_samples", "eval_samples_too_short", "ngram", "threshold")},
             "input_mb": round(input_bytes / 1e6, 3),
         }
-        _write_json(self.output / "report.json", report)
+        write_json(self.output / "report.json", report)
         # Timings differ from run to run, so they live apart from the (byte-reproducible)
         # report and are not listed in the manifest.
         timing = {"seconds": round(seconds, 2), "stage_seconds": {s: results[s].get("seconds") for s in STAGES},
                   "input_mb": round(input_bytes / 1e6, 3), "cores": cores,
                   "mb_per_s": round(input_bytes / 1e6 / seconds, 3) if seconds else None}
-        _write_json(self.output / "timing.json", timing)
+        write_json(self.output / "timing.json", timing)
         report = report | {"throughput": timing}
 
         files = {}
@@ -675,7 +586,7 @@ class Builder:
             "splits": {split: {k: v for k, v in info.items()} for split, info in results["write"]["splits"].items()},
             "files": files,
         }
-        _write_json(self.output / "manifest.json", manifest)
+        write_json(self.output / "manifest.json", manifest)
         return report
 
 
@@ -688,7 +599,7 @@ def _write_sample_doc_types(folder: Path, samples_by_type: dict[str, int], seed:
     order = np.frombuffer(_core.permutation(len(packed), seed), dtype="<u8").astype(np.int64)
     value = {"doc_types": names, "samples": {n: samples_by_type[n] for n in names},
              "sample_doc_type": packed[order].tolist()}  # indices into doc_types
-    _write_atomic(folder / DOC_TYPES_FILE, (json.dumps(value) + "\n").encode())
+    write_atomic(folder / DOC_TYPES_FILE, (json.dumps(value) + "\n").encode())
 
 
 def _as_bytes(array: np.ndarray, dtype: str) -> np.ndarray:
@@ -704,6 +615,12 @@ def _npz_bytes(**arrays) -> bytes:
     return buffer.getvalue()
 
 
-def build(config: BuildConfig, progress: bool = True) -> dict:
-    """Run (or resume) the build described by `config`; returns the report."""
-    return Builder(config, progress).run()
+def build(config: BuildConfig, progress: bool = True, executor: str = "local", address: str | None = None,
+          stop_after: str | None = None) -> dict:
+    """Run (or resume) the build described by `config` on the named executor (local, process,
+    ray); returns the report (the stage results with `stop_after`)."""
+    runner = make_executor(executor, address=address, processes=config.build.workers, progress=progress)
+    try:
+        return Builder(config, progress, runner).run(stop_after)
+    finally:
+        runner.close()

@@ -68,6 +68,9 @@ class DedupSection:
     ngram: int = 5
     min_probability: float = 0.99  # P(candidate | J = threshold) the LSH banding must reach
     seed: int = 1
+    # Shuffle buckets of the keyed dedup (exact-hash and band-key buckets); 0: one per input
+    # partition, which keeps each bucket task's memory flat as the corpus grows.
+    buckets: int = 0
 
 
 @dataclass
@@ -205,6 +208,7 @@ def _validate(config: BuildConfig) -> None:
         (all(s.weight > 0 for s in config.sources), "every source weight must be positive"),
         (0 < config.dedup.threshold <= 1, "dedup.threshold must be in (0, 1]"),
         (config.dedup.num_perm > 0 and config.dedup.ngram > 0, "dedup.num_perm and dedup.ngram must be positive"),
+        (config.dedup.buckets >= 0, "dedup.buckets must be >= 0 (0: one per partition)"),
         (0 <= config.decontamination.threshold < 1, "decontamination.threshold must be in [0, 1)"),
         (config.decontamination.ngram > 0, "decontamination.ngram must be positive"),
         (config.filters.min_tokens >= 0, "filters.min_tokens must be >= 0"),

@@ -107,9 +107,33 @@ def _build(args: argparse.Namespace) -> int:
     from medtitan.data.report import format_build_summary
 
     config = load_build_config(args.config, output=args.output, workers=args.workers)
-    report = build(config, progress=not args.quiet)
+    report = build(config, progress=not args.quiet, executor=args.executor, address=args.address,
+                   stop_after=args.stop_after)
+    if args.stop_after:
+        print(f"stopped after {args.stop_after}: {', '.join(report)} done (state in {config.output / 'work'})")
+        return 0
     print(format_build_summary(report))
     print(f"wrote {config.output} (manifest.json, report.json, train/, validation/)")
+    return 0
+
+
+def _build_tasks(args: argparse.Namespace) -> int:
+    from medtitan.data.build import Builder
+    from medtitan.data.build_config import load_build_config
+
+    config = load_build_config(args.config, output=args.output)
+    print(json.dumps(Builder(config, progress=False).task_counts()))
+    return 0
+
+
+def _build_task(args: argparse.Namespace) -> int:
+    from medtitan.data.build import Builder
+    from medtitan.data.build_config import load_build_config
+
+    config = load_build_config(args.config, output=args.output, workers=args.workers)
+    # One task on a scheduler's allocation: build.workers threads (--workers), else all cores.
+    stats = Builder(config, progress=False).run_task(args.stage, args.task)
+    print(json.dumps({"stage": args.stage, "task": args.task} | stats))
     return 0
 
 
@@ -132,6 +156,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from medtitan.data.workspace import STAGES
+
     parser = argparse.ArgumentParser(prog="medtitan-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -176,7 +202,27 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--output", help="output folder (overrides build.output)")
     build.add_argument("--workers", type=int, help="threads for the Rust stages (default: all cores); never changes the output")
     build.add_argument("--quiet", action="store_true", help="no per-stage progress")
+    build.add_argument("--executor", default="local", choices=("local", "process", "ray"),
+                       help="where the partitioned tasks run: this process (default), fresh local processes, or Ray; "
+                            "never changes the output")
+    build.add_argument("--address", help="Ray cluster address (default: start a local Ray for this build)")
+    build.add_argument("--stop-after", choices=STAGES, help="run the stages up to this one, then stop")
     build.set_defaults(run=_build)
+
+    tasks = commands.add_parser("build-tasks", help="JSON: the task steps of a build and their task counts "
+                                                    "(after `build --stop-after ingest`), for schedulers")
+    tasks.add_argument("--config", required=True, type=Path)
+    tasks.add_argument("--output", help="output folder (overrides build.output)")
+    tasks.set_defaults(run=_build_tasks)
+
+    task = commands.add_parser("build-task", help="run one task of one step (a Slurm array element); idempotent")
+    task.add_argument("--config", required=True, type=Path)
+    task.add_argument("--stage", required=True, help="deid, filter, dedup-map, dedup-exact, dedup-bands, dedup-confirm, "
+                                                      "decontaminate")
+    task.add_argument("--task", required=True, type=int, help="the task index (e.g. $SLURM_ARRAY_TASK_ID)")
+    task.add_argument("--output", help="output folder (overrides build.output)")
+    task.add_argument("--workers", type=int, help="threads inside the task (default: all cores)")
+    task.set_defaults(run=_build_task)
 
     inspect = commands.add_parser("inspect", help="summary of a build output; --verify checks every checksum")
     inspect.add_argument("output", type=Path, help="a build output folder (holding manifest.json)")

@@ -1,0 +1,416 @@
+"""The build's partitioned work as independent tasks: `task(context, index) -> stats`.
+
+Each task reads its inputs from the work folder, writes its outputs there under temporary
+names renamed when complete (the last file written is the task's marker), and skips itself when
+its marker exists. A task depends only on its inputs and the config, so any executor
+(medtitan/data/executors.py) may run any subset, in any order, on any machine that sees the
+folder, and the build's output stays byte-identical.
+
+Per-partition tasks: deid, filter, dedup-map, dedup-confirm, decontaminate. Keyed tasks
+(the shuffle of the global steps; no task holds the corpus):
+
+    dedup-map      partition p -> per document: normalized-text hash and MinHash band keys, as
+                   records routed to bucket (hash % B) and bucket (band key % B)
+    dedup-exact    bucket b: documents of equal normalized text -> all but the smallest
+                   (id, source, n) removed as exact duplicates
+    dedup-bands    bucket b: documents sharing a (band, key) -> candidate pairs (one document
+                   per exact-duplicate family), routed to the partition of the smaller document
+    dedup-confirm  partition p: the candidates whose smaller document is in p -> exact shingle
+                   Jaccard (texts of p, and of one other partition at a time) -> confirmed edges
+
+The union of confirmed edges (components, smallest member kept) runs in the driver over the
+edges only: its memory grows with the number of near-duplicate pairs, not with the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from medtitan import _core
+from medtitan.data.build_config import BuildConfig, ConfigError
+from medtitan.data.workspace import Workspace, crash_point, read_jsonl, stable_hash, write_atomic, write_json, write_jsonl
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    config: BuildConfig
+    partitions: int  # ingest partitions
+    threads: int | None  # threads for the Rust calls inside one task (None: all cores)
+    buckets: int = 1  # dedup shuffle buckets
+
+    @property
+    def work(self) -> Workspace:
+        return Workspace(self.config.output)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _done(stats: dict | None = None) -> dict:
+    return (stats or {}) | {"peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(path: str):
+    from medtitan.tokenizer import Tokenizer
+
+    return Tokenizer.from_file(path)
+
+
+@lru_cache(maxsize=4)
+def _deidentifier(engine: str):
+    from medtitan.data.deid import load_deidentifier
+
+    return load_deidentifier(engine)
+
+
+def _npz_bytes(**arrays) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+# --- de-identification ------------------------------------------------------------------------
+
+
+def probe_candidates(config: BuildConfig, row: dict, spans) -> list[dict]:
+    """(prefix, secret) pairs for PHI leakage probing: the text before a scrubbed span of a
+    high-entropy type, cut at a word boundary, and the original span."""
+    settings = config.deid
+    if settings.probe_pairs <= 0:
+        return []
+    text, found = row["text"], []
+    for start, end, kind in spans:
+        if kind not in settings.probe_types or start < 20:
+            continue
+        cut = max(0, start - settings.probe_prefix_chars)
+        if cut:
+            cut = text.find(" ", cut) + 1 or cut
+        found.append({"order": stable_hash(config.build.seed, "probe", row["n"], start),
+                      "source": row["source"], "id": row["id"], "type": kind,
+                      "prefix": text[cut:start], "secret": text[start:end]})
+    return found
+
+
+def deid_task(context: TaskContext, partition: int) -> dict:
+    config, work = context.config, context.work
+    target, stats_path = work.part("deid", partition), work.part("deid", partition, ".json")
+    if target.exists() and stats_path.exists():
+        return _done()
+    rows = read_jsonl(work.part("ingest", partition))
+    spans: Counter = Counter()
+    changed = 0
+    probes: list[dict] = []
+    if config.deid.enabled:
+        for row, result in zip(rows, _deidentifier(config.deid.engine).deidentify_batch([r["text"] for r in rows])):
+            if result.spans:
+                changed += 1
+                spans.update(kind for _, _, kind in result.spans)
+                probes += probe_candidates(config, row, result.spans)
+            row["text"] = result.text
+    # A seeded bottom-k sample; the driver keeps the k smallest of all partitions' bottom-k.
+    probes = sorted(probes, key=lambda p: p["order"])[: config.deid.probe_pairs]
+    write_jsonl(target, rows)
+    write_json(stats_path, {"documents": len(rows), "changed": changed, "spans": dict(spans), "probe_pairs": probes})
+    crash_point("deid", partition)
+    return _done()
+
+
+# --- filters + tokenization -------------------------------------------------------------------
+
+
+def _perplexity_scorer(config: BuildConfig):
+    spec = config.filters.perplexity_scorer
+    if spec is None:
+        return None
+    from medtitan.data.plugins import load_object
+
+    scorer = load_object(spec, "filters.perplexity_scorer")
+    if not callable(scorer):
+        raise ConfigError(f"{config.path}: filters.perplexity_scorer {spec!r} is not callable")
+    return scorer
+
+
+def filter_task(context: TaskContext, partition: int) -> dict:
+    config, work = context.config, context.work
+    filters = config.filters
+    kept_path = work.part("filter", partition)
+    tokens_path = work.part("filter", partition, ".tokens.npz")
+    removed_path = work.part("filter", partition, ".removed.jsonl")
+    if kept_path.exists() and tokens_path.exists() and removed_path.exists():
+        return _done()
+    rows = read_jsonl(work.part("deid", partition))
+    texts = [r["text"] for r in rows]
+    ids, offsets = _tokenizer(str(config.tokenizer)).encode_flat(texts, context.threads)
+    lengths = np.diff(offsets)
+    ratios = _core.non_alphanumeric_ratios(texts, context.threads)
+    scorer = _perplexity_scorer(config)
+    scores = list(scorer(texts)) if scorer is not None else [None] * len(rows)
+    keep, removed = [], []
+    for index, (row, length, ratio, score) in enumerate(zip(rows, lengths, ratios, scores)):
+        reason = None
+        if length < filters.min_tokens:
+            reason, detail = "too_short", f"{int(length)} tokens < {filters.min_tokens}"
+        elif ratio > filters.max_non_alnum_ratio:
+            reason, detail = "non_alphanumeric", f"{ratio:.3f} of characters > {filters.max_non_alnum_ratio}"
+        elif score is not None and score > filters.max_perplexity:
+            reason, detail = "perplexity", f"{score:.2f} > {filters.max_perplexity}"
+        if reason:
+            removed.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": reason, "detail": detail})
+        else:
+            keep.append(index)
+    kept_lengths = lengths[keep] if keep else np.zeros(0, np.int64)
+    kept_ids = np.concatenate([ids[offsets[i]:offsets[i + 1]] for i in keep]) if keep else np.zeros(0, np.uint32)
+    kept_offsets = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
+    write_atomic(tokens_path, _npz_bytes(ids=kept_ids.astype(np.uint32), offsets=kept_offsets))
+    write_jsonl(removed_path, removed)
+    write_jsonl(kept_path, [rows[i] for i in keep])  # last: the task's marker
+    crash_point("filter", partition)
+    return _done()
+
+
+# --- deduplication: the keyed shuffle ----------------------------------------------------------
+
+_DOC_COLUMNS = ("n", "partition", "position", "id", "source")
+
+
+def _write_routed(path: Path, columns: dict[str, np.ndarray | list], route: np.ndarray, destinations: int) -> None:
+    """Rows sorted (stably) by destination, as an Arrow IPC file, plus `path`.offsets.npy: the
+    row range of each destination. Readers memory-map the file and take their slice."""
+    import pyarrow as pa
+
+    order = np.argsort(route, kind="stable")
+    offsets = np.searchsorted(route[order], np.arange(destinations + 1)).astype(np.int64)
+    arrays = {}
+    for name, values in columns.items():
+        if isinstance(values, list):
+            arrays[name] = pa.array([values[i] for i in order.tolist()], type=pa.string())
+        else:
+            arrays[name] = pa.array(values[order])
+    table = pa.table(arrays)
+    tmp = path.with_name(path.name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    offsets_tmp = path.with_name(path.name + ".offsets.tmp.npy")
+    np.save(offsets_tmp, offsets)
+    offsets_tmp.replace(path.with_name(path.name + ".offsets.npy"))
+    tmp.replace(path)
+
+
+def _read_routed(paths: list[Path], destination: int) -> dict[str, list]:
+    """The rows routed to `destination` from every file in `paths`, as Python lists by column."""
+    import pyarrow as pa
+
+    pieces = []
+    for path in paths:
+        offsets = np.load(path.with_name(path.name + ".offsets.npy"))
+        start, end = int(offsets[destination]), int(offsets[destination + 1])
+        if end > start:
+            with pa.memory_map(str(path)) as source:
+                pieces.append(pa.ipc.open_file(source).read_all().slice(start, end - start))
+    if not pieces:
+        return {}
+    return pa.concat_tables(pieces).to_pydict()
+
+
+def _bands(config: BuildConfig) -> tuple[int, int]:
+    return _core.choose_lsh_bands(config.dedup.num_perm, config.dedup.threshold, config.dedup.min_probability)
+
+
+def dedup_map_task(context: TaskContext, partition: int) -> dict:
+    config, work = context.config, context.work
+    folder = work.stage("dedup") / "map"
+    marker = folder / f"part-{partition:05d}.json"
+    if marker.exists():
+        return _done()
+    dedup = config.dedup
+    rows = read_jsonl(work.part("filter", partition))
+    texts = [r["text"] for r in rows]
+    bands, band_rows = _bands(config)
+    hashes = np.asarray(_core.normalized_hashes(texts), dtype=np.uint64)
+    signatures = _core.minhash_signatures(texts, num_perm=dedup.num_perm, ngram=dedup.ngram, seed=dedup.seed,
+                                          num_threads=context.threads)
+    raw_keys, raw_present = _core.lsh_band_keys(signatures, dedup.num_perm, bands, band_rows)
+    keys = np.frombuffer(raw_keys, dtype="<u8").reshape(len(rows), bands)
+    present = np.frombuffer(raw_present, dtype=np.uint8).astype(bool)
+    docs = {"n": np.array([r["n"] for r in rows], dtype=np.int64),
+            "partition": np.full(len(rows), partition, dtype=np.int32),
+            "position": np.arange(len(rows), dtype=np.int32),
+            "id": [r["id"] for r in rows], "source": [r["source"] for r in rows]}
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_routed(folder / f"part-{partition:05d}.exact.arrow", {"hash": hashes, **docs},
+                  (hashes % np.uint64(context.buckets)).astype(np.int64), context.buckets)
+    # One record per (document with shingles, band).
+    members = np.repeat(np.flatnonzero(present), bands)
+    band_index = np.tile(np.arange(bands, dtype=np.int16), int(present.sum()))
+    band_keys = keys[present].reshape(-1)
+    picked = {name: (values[members] if not isinstance(values, list) else [values[i] for i in members.tolist()])
+              for name, values in docs.items()}
+    _write_routed(folder / f"part-{partition:05d}.bands.arrow",
+                  {"band": band_index, "key": band_keys, "hash": hashes[members], **picked},
+                  (band_keys % np.uint64(context.buckets)).astype(np.int64), context.buckets)
+    write_json(marker, {"documents": len(rows), "band_records": len(members)})
+    return _done()
+
+
+def _doc_key(column: dict[str, list], i: int) -> tuple:
+    """Dedup keeps the smallest (id, source, ingest ordinal) of a group."""
+    return column["id"][i], column["source"][i], column["n"][i]
+
+
+def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
+    work = context.work
+    out = work.stage("dedup") / "exact" / f"bucket-{bucket:05d}.jsonl"
+    if out.exists():
+        return _done()
+    maps = [work.stage("dedup") / "map" / f"part-{p:05d}.exact.arrow" for p in range(context.partitions)]
+    rows = _read_routed(maps, bucket)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, value in enumerate(rows.get("hash", [])):
+        groups[value].append(i)
+    removed = []
+    for members in groups.values():
+        if len(members) > 1:
+            members.sort(key=lambda i: _doc_key(rows, i))
+            keeper = members[0]
+            removed += [{"n": rows["n"][i], "partition": rows["partition"][i], "source": rows["source"][i],
+                         "id": rows["id"][i], "reason": "exact_duplicate",
+                         "detail": f"duplicate of {rows['source'][keeper]}/{rows['id'][keeper]}"} for i in members[1:]]
+    removed.sort(key=lambda r: r["n"])
+    write_jsonl(out, removed)
+    return _done({"records": len(rows.get("hash", []))})
+
+
+def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
+    work = context.work
+    out = work.stage("dedup") / "bands" / f"bucket-{bucket:05d}.arrow"
+    if out.exists():
+        return _done()
+    maps = [work.stage("dedup") / "map" / f"part-{p:05d}.bands.arrow" for p in range(context.partitions)]
+    rows = _read_routed(maps, bucket)
+    groups: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+    for i, (band, key, value) in enumerate(zip(rows.get("band", []), rows.get("key", []), rows.get("hash", []))):
+        # Copies of one text share every bucket: one of them (the smallest) stands for all.
+        family = groups[(band, key)]
+        if value not in family or _doc_key(rows, i) < _doc_key(rows, family[value]):
+            family[value] = i
+    pairs: set[tuple[int, int]] = set()
+    for family in groups.values():
+        if len(family) > 1:
+            members = sorted(family.values(), key=lambda i: _doc_key(rows, i))
+            pairs.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
+    pairs_list = sorted(pairs, key=lambda ab: (_doc_key(rows, ab[0]), _doc_key(rows, ab[1])))
+    columns: dict = {}
+    for side, pick in (("a", 0), ("b", 1)):
+        chosen = [pair[pick] for pair in pairs_list]
+        columns[f"{side}_n"] = np.array([rows["n"][i] for i in chosen], dtype=np.int64)
+        columns[f"{side}_partition"] = np.array([rows["partition"][i] for i in chosen], dtype=np.int32)
+        columns[f"{side}_position"] = np.array([rows["position"][i] for i in chosen], dtype=np.int32)
+        columns[f"{side}_id"] = [rows["id"][i] for i in chosen]
+        columns[f"{side}_source"] = [rows["source"][i] for i in chosen]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_routed(out, columns, columns["a_partition"].astype(np.int64), context.partitions)
+    return _done({"records": len(rows.get("band", [])), "pairs": len(pairs_list)})
+
+
+def dedup_confirm_task(context: TaskContext, partition: int) -> dict:
+    config, work = context.config, context.work
+    out = work.stage("dedup") / "confirm" / f"part-{partition:05d}.jsonl"
+    if out.exists():
+        return _done()
+    buckets = [work.stage("dedup") / "bands" / f"bucket-{b:05d}.arrow" for b in range(context.buckets)]
+    rows = _read_routed(buckets, partition)
+    # A pair found in several bands (or buckets) is confirmed once.
+    unique: dict[tuple[int, int], int] = {}
+    for i, (a, b) in enumerate(zip(rows.get("a_n", []), rows.get("b_n", []))):
+        unique.setdefault((a, b), i)
+    chosen = sorted(unique.values(), key=lambda i: (rows["a_n"][i], rows["b_n"][i]))
+    edges = []
+    if chosen:
+        own = [r["text"] for r in read_jsonl(work.part("filter", partition))]
+        by_partition: dict[int, list[int]] = defaultdict(list)
+        for i in chosen:
+            by_partition[rows["b_partition"][i]].append(i)
+        for other, members in sorted(by_partition.items()):
+            # One other partition's texts at a time: memory stays at two partitions.
+            texts = own if other == partition else [r["text"] for r in read_jsonl(work.part("filter", other))]
+            scores = np.frombuffer(_core.jaccard_pairs(own, texts, [rows["a_position"][i] for i in members],
+                                                       [rows["b_position"][i] for i in members], config.dedup.ngram,
+                                                       context.threads), dtype="<f8")
+            for i, score in zip(members, scores):
+                if score >= config.dedup.threshold:
+                    edges.append({"a": [rows["a_id"][i], rows["a_source"][i], rows["a_n"][i]],
+                                  "b": [rows["b_id"][i], rows["b_source"][i], rows["b_n"][i]],
+                                  "b_partition": rows["b_partition"][i], "jaccard": round(float(score), 6)})
+    edges.sort(key=lambda e: (e["a"][2], e["b"][2]))
+    write_jsonl(out, [{"candidates": len(chosen), "confirmed": len(edges)}] + edges)
+    return _done({"candidates": len(chosen), "confirmed": len(edges)})
+
+
+# --- decontamination --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _contamination_index(config_json: str):
+    """The 13-gram index of the evaluation samples (built once per process)."""
+    from medtitan.data.documents import ReadReport, read_documents
+
+    settings = json.loads(config_json)
+    samples, keys, quarantined = [], [], 0
+    for path in settings["eval_files"]:
+        report = ReadReport()
+        for document in read_documents([Path(path)], text_field=settings["text_field"], report=report):
+            samples.append(document.text)
+            keys.append((str(path), document.id))
+        quarantined += len(report.quarantined)
+    index = _core.ContaminationIndex(samples, settings["ngram"], settings["min_words"]) if samples else None
+    return index, keys, quarantined
+
+
+def contamination_index(config: BuildConfig):
+    settings = config.decontamination
+    key = json.dumps({"eval_files": [str(p) for p in config.eval_files()], "text_field": settings.text_field,
+                      "ngram": settings.ngram, "min_words": settings.min_words}, sort_keys=True)
+    return _contamination_index(key)
+
+
+def dedup_removed_path(work: Workspace, partition: int) -> Path:
+    return work.stage("dedup") / "removed" / f"part-{partition:05d}.jsonl"
+
+
+def decontaminate_task(context: TaskContext, partition: int) -> dict:
+    config, work = context.config, context.work
+    settings = config.decontamination
+    out = work.part("decontaminate", partition)
+    if out.exists():
+        return _done()
+    index, sample_keys, _ = contamination_index(config)
+    # Only this partition's dedup removals: no task holds the corpus-wide list.
+    dropped = {r["n"] for r in read_jsonl(dedup_removed_path(work, partition))}
+    rows = [r for r in read_jsonl(work.part("filter", partition)) if r["n"] not in dropped]
+    matches = index.scan_batch([r["text"] for r in rows], settings.threshold, context.threads) if index else [[]] * len(rows)
+    flagged = []
+    for row, found in zip(rows, matches):
+        if found:
+            sample, overlap = max(found, key=lambda m: (m[1], -m[0]))
+            flagged.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": "contaminated",
+                            "eval_set": sample_keys[sample][0], "eval_id": sample_keys[sample][1],
+                            "overlap": round(overlap, 4), "matches": len(found)})
+    write_jsonl(out, [{"documents": len(rows)}] + flagged)
+    crash_point("decontaminate", partition)
+    return _done()
+
+
+TASKS = {"deid": deid_task, "filter": filter_task, "dedup-map": dedup_map_task, "dedup-exact": dedup_exact_task,
+         "dedup-bands": dedup_bands_task, "dedup-confirm": dedup_confirm_task, "decontaminate": decontaminate_task}
