@@ -25,7 +25,6 @@ of workers (threads given to the Rust stages) never changes the output.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import time
@@ -40,12 +39,17 @@ from medtitan.data.build_config import BuildConfig, ConfigError
 from medtitan.data.documents import ReadReport, read_documents
 from medtitan.data.build_tasks import TASKS, TaskContext, contamination_index, dedup_removed_path
 from medtitan.data.executors import LocalExecutor, make_executor
+from medtitan.data.mix_tasks import TASKS as MIX_TASKS
+from medtitan.data.mix_tasks import mix_start
 from medtitan.data.shards import DOC_TYPES_FILE, sha256_of
 from medtitan.data.workspace import (STAGES, StageCounts, Workspace, crash_point, read_jsonl, stable_hash,
                                      write_atomic, write_json, write_jsonl)
 from medtitan.tokenizer import Tokenizer
 
 FORMAT_VERSION = 1
+ALL_TASKS = TASKS | MIX_TASKS
+
+
 class Builder:
     def __init__(self, config: BuildConfig, progress: bool = True, executor=None) -> None:
         self.config = config
@@ -118,7 +122,7 @@ class Builder:
             # Its input is the per-partition removals that the driver's dedup union writes.
             raise ValueError("decontaminate tasks need the dedup stage complete: run "
                              "`medtitan-data build --config F --stop-after dedup` after the dedup-confirm tasks")
-        return TASKS[step](self._context(), index)
+        return ALL_TASKS[step](self._context(), index)
 
     def _fingerprint(self) -> dict:
         inputs = []
@@ -207,7 +211,7 @@ class Builder:
     def _run_tasks(self, name: str, indices) -> list[dict]:
         """Run the tasks of one step on the executor; returns their stats (peak memory
         included), also kept in work/tasks/<name>.json for the memory model."""
-        stats = self.executor.map(TASKS[name], self._context(), list(indices), name)
+        stats = self.executor.map(ALL_TASKS[name], self._context(), list(indices), name)
         self.task_stats[name] = stats
         write_json(self.work.stage("tasks") / f"{name}.json", stats)
         return stats
@@ -348,99 +352,72 @@ class Builder:
 
     # --- validation split and mixing -----------------------------------------------------------
 
-    def _kept_documents(self, results) -> list[dict]:
-        """Metadata of every document that survived the stages: partition, position, tokens."""
-        dropped = {r["n"] for r in read_jsonl(self.work.stage("dedup") / "removed.jsonl")}
-        dropped |= {r["n"] for r in read_jsonl(self.work.stage("decontaminate") / "audit.jsonl")}
-        documents = []
-        for partition in range(results["ingest"]["partitions"]):
-            offsets = np.load(self.work.part("filter", partition, ".tokens.npz"))["offsets"]
-            for position, row in enumerate(read_jsonl(self.work.part("filter", partition))):
-                if row["n"] not in dropped:
-                    documents.append({"n": row["n"], "partition": partition, "position": position,
-                                      "source": row["source"], "id": row["id"], "doc_type": row["doc_type"],
-                                      "tokens": int(offsets[position + 1] - offsets[position]) + 1})  # + </s>
-        return documents
-
     def _stage_mix(self, results) -> dict:
+        """The keyed mix of mix_tasks: scan -> sort by the seeded order -> select validation ->
+        copies -> per-partition plans; here only sums over buckets."""
         build = self.config.build
-        documents = self._kept_documents(results)
-        for doc in documents:
-            doc["order"] = stable_hash(build.seed, doc["source"], doc["id"], doc["n"])
-        documents.sort(key=lambda d: d["order"])
+        partitions = results["ingest"]["partitions"]
+        folder = self.work.stage("mix")
+        self._run_tasks("mix-scan", range(partitions))
+        self._run_tasks("mix-sort", range(partitions))
+        sorted_stats = [json.loads((folder / "sorted" / f"bucket-{r:05d}.json").read_text()) for r in range(partitions)]
+        by_type: Counter = Counter()
+        tokens_before = []
+        for stats in sorted_stats:
+            tokens_before.append(dict(by_type))
+            by_type.update(stats["tokens_by_type"])
+        total_tokens = sum(by_type.values()) or 1
+        # Every doc_type gets its share of validation_tokens, and at least one whole sample's
+        # worth (validation is packed per doc_type, so each type can be scored apart).
+        quota = {t: max(build.validation_tokens * n / total_tokens, build.seq_len + 1) if build.validation_tokens > 0 else 0
+                 for t, n in sorted(by_type.items())}
+        write_json(folder / "select.json", {"quota": quota, "tokens_before": tokens_before})
+        self._run_tasks("mix-select", range(partitions))
 
-        # Validation: every doc_type gets its share of validation_tokens, and at least one whole
-        # sample's worth (validation is packed per doc_type, so each type can be scored apart).
-        total_tokens = sum(d["tokens"] for d in documents) or 1
-        by_type: dict[str, int] = Counter()
-        for doc in documents:
-            by_type[doc["doc_type"]] += doc["tokens"]
-        taken: dict[str, int] = Counter()
-        validation = set()
-        if build.validation_tokens > 0:
-            for doc in documents:
-                quota = max(build.validation_tokens * by_type[doc["doc_type"]] / total_tokens, build.seq_len + 1)
-                if taken[doc["doc_type"]] < quota:
-                    validation.add(doc["n"])
-                    taken[doc["doc_type"]] += doc["tokens"]
-
-        # Training mix: copies per document (systematic sampling from a seeded start, in the
-        # seeded document order) so each source gets weight / sum(weights) of the budget.
-        train = [d for d in documents if d["n"] not in validation]
-        available: dict[str, int] = Counter()
-        for doc in train:
-            available[doc["source"]] += doc["tokens"]
+        selects = [json.loads((folder / "select" / f"bucket-{r:05d}.json").read_text()) for r in range(partitions)]
+        available: Counter = Counter()
+        train_documents: Counter = Counter()
+        train_before = []
+        for select in selects:
+            train_before.append(dict(train_documents))
+            train_documents.update(select["train_documents"])
+            available.update(select["train_tokens"])
         weights = {s.name: s.weight for s in self.config.sources if available[s.name] > 0}
         budget = build.total_tokens or sum(available.values())
         weight_sum = sum(weights.values()) or 1.0
         target = {name: budget * w / weight_sum for name, w in weights.items()}
         rate = {name: target[name] / available[name] for name in weights}
-        copies: dict[int, int] = {}
-        achieved: dict[str, int] = Counter()
-        # Every document of a source has the same expected number of copies (the source's
-        # rate); the running sum turns fractional rates into whole copies, exact per source to
-        # within one document.
-        position = {name: (stable_hash(build.seed, "mix", name) % 1_000_003) / 1_000_003 for name in weights}
-        for doc in train:
-            name = doc["source"]
-            before = position[name]
-            position[name] = before + rate[name]
-            count = math.floor(position[name]) - math.floor(before)
-            copies[doc["n"]] = count
-            achieved[name] += count * doc["tokens"]
+        write_json(folder / "copies.json", {"rate": rate, "start": {name: mix_start(build.seed, name) for name in weights},
+                                            "train_before": train_before})
+        self._run_tasks("mix-copies", range(partitions))
+        self._run_tasks("mix-plan", range(partitions))
 
-        # Per partition: training positions with their copies, validation positions by doc_type.
-        plan: dict[int, dict] = defaultdict(lambda: {"train": [], "validation": defaultdict(list)})
-        for doc in documents:
-            if doc["n"] in validation:
-                plan[doc["partition"]]["validation"][doc["doc_type"]].append(doc["position"])
-            elif copies[doc["n"]]:
-                plan[doc["partition"]]["train"].append([doc["position"], copies[doc["n"]]])
-        for partition in range(results["ingest"]["partitions"]):
-            entry = plan[partition]
-            entry["train"].sort()
-            entry["validation"] = {t: sorted(p) for t, p in sorted(entry["validation"].items())}
-            write_json(self.work.part("mix", partition, ".json"), entry)
-
+        achieved: Counter = Counter()
+        validation_by_type: Counter = Counter()
+        sampled_out = copies = 0
+        for r in range(partitions):
+            stats = json.loads((folder / "copies" / f"bucket-{r:05d}.json").read_text())
+            achieved.update(stats["achieved_tokens"])
+            validation_by_type.update(stats["validation_by_type"])
+            sampled_out += stats["sampled_out"]
+            copies += stats["training_copies"]
         achieved_total = sum(achieved.values()) or 1
         sources = {}
         for source in self.config.sources:
             name = source.name
             sources[name] = {
-                "doc_type": source.doc_type, "weight": source.weight,
-                "documents": sum(1 for d in train if d["source"] == name),
+                "doc_type": source.doc_type, "weight": source.weight, "documents": train_documents[name],
                 "available_tokens": available[name], "target_tokens": round(target.get(name, 0.0)),
                 "achieved_tokens": achieved[name], "target_share": round(weights.get(name, 0) / weight_sum, 4),
                 "achieved_share": round(achieved[name] / achieved_total, 4),
                 "repeat_factor": round(rate.get(name, 0.0), 4),
             }
-        sampled_out = sum(1 for d in train if copies[d["n"]] == 0)
-        counts = StageCounts(into=len(documents), kept=len(documents) - sampled_out, removed=sampled_out)
-        validation_by_type = Counter(d["doc_type"] for d in documents if d["n"] in validation)
+        documents = sum(s["documents"] for s in sorted_stats)
+        counts = StageCounts(into=documents, kept=documents - sampled_out, removed=sampled_out)
         return counts.to_json({"downsampled": sampled_out} if sampled_out else {}, budget_tokens=budget,
-                              sources=sources, validation_documents=len(validation),
+                              sources=sources, validation_documents=sum(validation_by_type.values()),
                               validation_doc_types=dict(sorted(validation_by_type.items())),
-                              training_copies=sum(copies.values()))
+                              training_copies=copies)
 
     # --- packing --------------------------------------------------------------------------
 

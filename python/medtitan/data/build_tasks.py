@@ -25,9 +25,7 @@ edges only: its memory grows with the number of near-duplicate pairs, not with t
 from __future__ import annotations
 
 import json
-import resource
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,28 +33,8 @@ import numpy as np
 
 from medtitan import _core
 from medtitan.data.build_config import BuildConfig, ConfigError
+from medtitan.data.routing import TaskContext, read_routed, task_done, write_routed
 from medtitan.data.workspace import Workspace, crash_point, read_jsonl, stable_hash, write_atomic, write_json, write_jsonl
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    config: BuildConfig
-    partitions: int  # ingest partitions
-    threads: int | None  # threads for the Rust calls inside one task (None: all cores)
-    buckets: int = 1  # dedup shuffle buckets
-
-    @property
-    def work(self) -> Workspace:
-        return Workspace(self.config.output)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _done(stats: dict | None = None) -> dict:
-    return (stats or {}) | {"peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
 @lru_cache(maxsize=4)
@@ -107,7 +85,7 @@ def deid_task(context: TaskContext, partition: int) -> dict:
     config, work = context.config, context.work
     target, stats_path = work.part("deid", partition), work.part("deid", partition, ".json")
     if target.exists() and stats_path.exists():
-        return _done()
+        return task_done()
     rows = read_jsonl(work.part("ingest", partition))
     spans: Counter = Counter()
     changed = 0
@@ -124,7 +102,7 @@ def deid_task(context: TaskContext, partition: int) -> dict:
     write_jsonl(target, rows)
     write_json(stats_path, {"documents": len(rows), "changed": changed, "spans": dict(spans), "probe_pairs": probes})
     crash_point("deid", partition)
-    return _done()
+    return task_done()
 
 
 # --- filters + tokenization -------------------------------------------------------------------
@@ -149,7 +127,7 @@ def filter_task(context: TaskContext, partition: int) -> dict:
     tokens_path = work.part("filter", partition, ".tokens.npz")
     removed_path = work.part("filter", partition, ".removed.jsonl")
     if kept_path.exists() and tokens_path.exists() and removed_path.exists():
-        return _done()
+        return task_done()
     rows = read_jsonl(work.part("deid", partition))
     texts = [r["text"] for r in rows]
     ids, offsets = _tokenizer(str(config.tokenizer)).encode_flat(texts, context.threads)
@@ -177,52 +155,10 @@ def filter_task(context: TaskContext, partition: int) -> dict:
     write_jsonl(removed_path, removed)
     write_jsonl(kept_path, [rows[i] for i in keep])  # last: the task's marker
     crash_point("filter", partition)
-    return _done()
+    return task_done()
 
 
 # --- deduplication: the keyed shuffle ----------------------------------------------------------
-
-_DOC_COLUMNS = ("n", "partition", "position", "id", "source")
-
-
-def _write_routed(path: Path, columns: dict[str, np.ndarray | list], route: np.ndarray, destinations: int) -> None:
-    """Rows sorted (stably) by destination, as an Arrow IPC file, plus `path`.offsets.npy: the
-    row range of each destination. Readers memory-map the file and take their slice."""
-    import pyarrow as pa
-
-    order = np.argsort(route, kind="stable")
-    offsets = np.searchsorted(route[order], np.arange(destinations + 1)).astype(np.int64)
-    arrays = {}
-    for name, values in columns.items():
-        if isinstance(values, list):
-            arrays[name] = pa.array([values[i] for i in order.tolist()], type=pa.string())
-        else:
-            arrays[name] = pa.array(values[order])
-    table = pa.table(arrays)
-    tmp = path.with_name(path.name + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    offsets_tmp = path.with_name(path.name + ".offsets.tmp.npy")
-    np.save(offsets_tmp, offsets)
-    offsets_tmp.replace(path.with_name(path.name + ".offsets.npy"))
-    tmp.replace(path)
-
-
-def _read_routed(paths: list[Path], destination: int) -> dict[str, list]:
-    """The rows routed to `destination` from every file in `paths`, as Python lists by column."""
-    import pyarrow as pa
-
-    pieces = []
-    for path in paths:
-        offsets = np.load(path.with_name(path.name + ".offsets.npy"))
-        start, end = int(offsets[destination]), int(offsets[destination + 1])
-        if end > start:
-            with pa.memory_map(str(path)) as source:
-                pieces.append(pa.ipc.open_file(source).read_all().slice(start, end - start))
-    if not pieces:
-        return {}
-    return pa.concat_tables(pieces).to_pydict()
-
 
 def _bands(config: BuildConfig) -> tuple[int, int]:
     return _core.choose_lsh_bands(config.dedup.num_perm, config.dedup.threshold, config.dedup.min_probability)
@@ -233,7 +169,7 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
     folder = work.stage("dedup") / "map"
     marker = folder / f"part-{partition:05d}.json"
     if marker.exists():
-        return _done()
+        return task_done()
     dedup = config.dedup
     rows = read_jsonl(work.part("filter", partition))
     texts = [r["text"] for r in rows]
@@ -249,7 +185,7 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
             "position": np.arange(len(rows), dtype=np.int32),
             "id": [r["id"] for r in rows], "source": [r["source"] for r in rows]}
     folder.mkdir(parents=True, exist_ok=True)
-    _write_routed(folder / f"part-{partition:05d}.exact.arrow", {"hash": hashes, **docs},
+    write_routed(folder / f"part-{partition:05d}.exact.arrow", {"hash": hashes, **docs},
                   (hashes % np.uint64(context.buckets)).astype(np.int64), context.buckets)
     # One record per (document with shingles, band).
     members = np.repeat(np.flatnonzero(present), bands)
@@ -257,11 +193,11 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
     band_keys = keys[present].reshape(-1)
     picked = {name: (values[members] if not isinstance(values, list) else [values[i] for i in members.tolist()])
               for name, values in docs.items()}
-    _write_routed(folder / f"part-{partition:05d}.bands.arrow",
+    write_routed(folder / f"part-{partition:05d}.bands.arrow",
                   {"band": band_index, "key": band_keys, "hash": hashes[members], **picked},
                   (band_keys % np.uint64(context.buckets)).astype(np.int64), context.buckets)
     write_json(marker, {"documents": len(rows), "band_records": len(members)})
-    return _done()
+    return task_done()
 
 
 def _doc_key(column: dict[str, list], i: int) -> tuple:
@@ -273,9 +209,9 @@ def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
     work = context.work
     out = work.stage("dedup") / "exact" / f"bucket-{bucket:05d}.jsonl"
     if out.exists():
-        return _done()
+        return task_done()
     maps = [work.stage("dedup") / "map" / f"part-{p:05d}.exact.arrow" for p in range(context.partitions)]
-    rows = _read_routed(maps, bucket)
+    rows = read_routed(maps, bucket)
     groups: dict[int, list[int]] = defaultdict(list)
     for i, value in enumerate(rows.get("hash", [])):
         groups[value].append(i)
@@ -289,16 +225,16 @@ def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
                          "detail": f"duplicate of {rows['source'][keeper]}/{rows['id'][keeper]}"} for i in members[1:]]
     removed.sort(key=lambda r: r["n"])
     write_jsonl(out, removed)
-    return _done({"records": len(rows.get("hash", []))})
+    return task_done({"records": len(rows.get("hash", []))})
 
 
 def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
     work = context.work
     out = work.stage("dedup") / "bands" / f"bucket-{bucket:05d}.arrow"
     if out.exists():
-        return _done()
+        return task_done()
     maps = [work.stage("dedup") / "map" / f"part-{p:05d}.bands.arrow" for p in range(context.partitions)]
-    rows = _read_routed(maps, bucket)
+    rows = read_routed(maps, bucket)
     groups: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
     for i, (band, key, value) in enumerate(zip(rows.get("band", []), rows.get("key", []), rows.get("hash", []))):
         # Copies of one text share every bucket: one of them (the smallest) stands for all.
@@ -320,17 +256,17 @@ def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
         columns[f"{side}_id"] = [rows["id"][i] for i in chosen]
         columns[f"{side}_source"] = [rows["source"][i] for i in chosen]
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_routed(out, columns, columns["a_partition"].astype(np.int64), context.partitions)
-    return _done({"records": len(rows.get("band", [])), "pairs": len(pairs_list)})
+    write_routed(out, columns, columns["a_partition"].astype(np.int64), context.partitions)
+    return task_done({"records": len(rows.get("band", [])), "pairs": len(pairs_list)})
 
 
 def dedup_confirm_task(context: TaskContext, partition: int) -> dict:
     config, work = context.config, context.work
     out = work.stage("dedup") / "confirm" / f"part-{partition:05d}.jsonl"
     if out.exists():
-        return _done()
+        return task_done()
     buckets = [work.stage("dedup") / "bands" / f"bucket-{b:05d}.arrow" for b in range(context.buckets)]
-    rows = _read_routed(buckets, partition)
+    rows = read_routed(buckets, partition)
     # A pair found in several bands (or buckets) is confirmed once.
     unique: dict[tuple[int, int], int] = {}
     for i, (a, b) in enumerate(zip(rows.get("a_n", []), rows.get("b_n", []))):
@@ -355,7 +291,7 @@ def dedup_confirm_task(context: TaskContext, partition: int) -> dict:
                                   "b_partition": rows["b_partition"][i], "jaccard": round(float(score), 6)})
     edges.sort(key=lambda e: (e["a"][2], e["b"][2]))
     write_jsonl(out, [{"candidates": len(chosen), "confirmed": len(edges)}] + edges)
-    return _done({"candidates": len(chosen), "confirmed": len(edges)})
+    return task_done({"candidates": len(chosen), "confirmed": len(edges)})
 
 
 # --- decontamination --------------------------------------------------------------------------
@@ -394,7 +330,7 @@ def decontaminate_task(context: TaskContext, partition: int) -> dict:
     settings = config.decontamination
     out = work.part("decontaminate", partition)
     if out.exists():
-        return _done()
+        return task_done()
     index, sample_keys, _ = contamination_index(config)
     # Only this partition's dedup removals: no task holds the corpus-wide list.
     dropped = {r["n"] for r in read_jsonl(dedup_removed_path(work, partition))}
@@ -409,7 +345,7 @@ def decontaminate_task(context: TaskContext, partition: int) -> dict:
                             "overlap": round(overlap, 4), "matches": len(found)})
     write_jsonl(out, [{"documents": len(rows)}] + flagged)
     crash_point("decontaminate", partition)
-    return _done()
+    return task_done()
 
 
 TASKS = {"deid": deid_task, "filter": filter_task, "dedup-map": dedup_map_task, "dedup-exact": dedup_exact_task,

@@ -1,0 +1,182 @@
+"""The mix stage as a keyed shuffle: no task (and not the driver) holds every document.
+
+The mix visits the kept documents in a seeded order (a 64-bit hash of seed, source, id and
+ordinal). Validation takes, per doc_type, the prefix of that order until the type's token quota
+is reached; every other document of a source gets floor(start + (k+1) rate) - floor(start + k rate)
+copies, where k is its rank among the source's training documents in the order, so each source
+reaches weight / sum(weights) of the budget to within one document. Both depend only on
+prefix sums over the order, hence the steps:
+
+    mix-scan     partition p: kept documents -> (order, tokens, source, doc_type, where) rows,
+                 routed to range bucket floor(order * R / 2^64) (ranges of the order)
+    mix-sort     bucket r: its rows sorted by (order, n); per doc_type token sums
+    (driver)     per doc_type: quota and the tokens before each bucket
+    mix-select   bucket r: validation flags; per source training documents and tokens
+    (driver)     per source: rate, start, and the training documents before each bucket
+    mix-copies   bucket r: copies per training document; rows routed to their partition
+    mix-plan     partition p: the pack plan (positions and copies; validation by doc_type)
+
+The driver's part is O(buckets x (doc_types + sources)) numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from medtitan.data.routing import TaskContext, read_routed_table, task_done, write_routed
+from medtitan.data.workspace import read_jsonl, stable_hash, write_json
+
+
+def mix_start(seed: int, source: str) -> float:
+    """The seeded fractional start of a source's copy counter."""
+    return (stable_hash(seed, "mix", source) % 1_000_003) / 1_000_003
+
+
+def range_bucket(order: np.ndarray, buckets: int) -> np.ndarray:
+    """floor(order * buckets / 2^64), monotone in order, in uint64 arithmetic."""
+    return (((order >> np.uint64(32)) * np.uint64(buckets)) >> np.uint64(32)).astype(np.int64)
+
+
+def _folder(context: TaskContext, name: str):
+    folder = context.work.stage("mix") / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _params(context: TaskContext, name: str) -> dict:
+    return json.loads((context.work.stage("mix") / f"{name}.json").read_text())
+
+
+def mix_scan_task(context: TaskContext, partition: int) -> dict:
+    work, seed = context.work, context.config.build.seed
+    out = _folder(context, "scan") / f"part-{partition:05d}.arrow"
+    if out.exists():
+        return task_done()
+    from medtitan.data.build_tasks import dedup_removed_path
+
+    dropped = {r["n"] for r in read_jsonl(dedup_removed_path(work, partition))}
+    dropped |= {r["n"] for r in read_jsonl(work.part("decontaminate", partition))[1:]}
+    rows = read_jsonl(work.part("filter", partition))
+    offsets = np.load(work.part("filter", partition, ".tokens.npz"))["offsets"]
+    kept = [i for i, row in enumerate(rows) if row["n"] not in dropped]
+    order = np.array([stable_hash(seed, rows[i]["source"], rows[i]["id"], rows[i]["n"]) for i in kept], dtype=np.uint64)
+    columns = {"order": order, "n": np.array([rows[i]["n"] for i in kept], dtype=np.int64),
+               "partition": np.full(len(kept), partition, dtype=np.int32),
+               "position": np.array(kept, dtype=np.int32),
+               "tokens": np.array([offsets[i + 1] - offsets[i] + 1 for i in kept], dtype=np.int64),  # + </s>
+               "source": [rows[i]["source"] for i in kept], "doc_type": [rows[i]["doc_type"] for i in kept]}
+    write_routed(out, columns, range_bucket(order, context.partitions), context.partitions)
+    return task_done({"documents": len(kept)})
+
+
+def mix_sort_task(context: TaskContext, bucket: int) -> dict:
+    """The bucket's rows in the seeded order, and its tokens per doc_type."""
+    out = _folder(context, "sorted") / f"bucket-{bucket:05d}.arrow"
+    stats_path = out.with_suffix(".json")
+    if out.exists() and stats_path.exists():
+        return task_done()
+    import pyarrow as pa
+
+    scans = [context.work.stage("mix") / "scan" / f"part-{p:05d}.arrow" for p in range(context.partitions)]
+    table = read_routed_table(scans, bucket)
+    if table is None:
+        table = pa.table({"order": pa.array([], pa.uint64()), "n": pa.array([], pa.int64()),
+                          "partition": pa.array([], pa.int32()), "position": pa.array([], pa.int32()),
+                          "tokens": pa.array([], pa.int64()), "source": pa.array([], pa.string()),
+                          "doc_type": pa.array([], pa.string())})
+    table = table.sort_by([("order", "ascending"), ("n", "ascending")])
+    tokens_by_type: Counter = Counter()
+    for doc_type, tokens in zip(table.column("doc_type").to_pylist(), table.column("tokens").to_pylist()):
+        tokens_by_type[doc_type] += tokens
+    tmp = out.with_name(out.name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    tmp.replace(out)
+    write_json(stats_path, {"documents": table.num_rows, "tokens_by_type": dict(sorted(tokens_by_type.items()))})
+    return task_done({"documents": table.num_rows})
+
+
+def _sorted(context: TaskContext, bucket: int) -> dict[str, list]:
+    import pyarrow as pa
+
+    path = context.work.stage("mix") / "sorted" / f"bucket-{bucket:05d}.arrow"
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all().to_pydict()
+
+
+def mix_select_task(context: TaskContext, bucket: int) -> dict:
+    """Validation flags: a document is taken while its type's tokens before it (in the
+    order) are under the type's quota."""
+    out = _folder(context, "select") / f"bucket-{bucket:05d}.json"
+    if out.exists():
+        return task_done()
+    params = _params(context, "select")
+    rows = _sorted(context, bucket)
+    taken = dict(params["tokens_before"][bucket])
+    flags, train_docs, train_tokens = [], Counter(), Counter()
+    for doc_type, source, tokens in zip(rows["doc_type"], rows["source"], rows["tokens"]):
+        chosen = taken.get(doc_type, 0) < params["quota"][doc_type]
+        taken[doc_type] = taken.get(doc_type, 0) + tokens
+        flags.append(chosen)
+        if not chosen:
+            train_docs[source] += 1
+            train_tokens[source] += tokens
+    write_json(out, {"validation": flags, "train_documents": dict(train_docs), "train_tokens": dict(train_tokens)})
+    return task_done()
+
+
+def mix_copies_task(context: TaskContext, bucket: int) -> dict:
+    out = _folder(context, "copies") / f"bucket-{bucket:05d}.arrow"
+    stats_path = out.with_suffix(".json")
+    if out.exists() and stats_path.exists():
+        return task_done()
+    params = _params(context, "copies")
+    rows = _sorted(context, bucket)
+    flags = json.loads((context.work.stage("mix") / "select" / f"bucket-{bucket:05d}.json").read_text())["validation"]
+    rank = dict(params["train_before"][bucket])
+    copies = np.zeros(len(flags), dtype=np.int64)
+    achieved, sampled_out = Counter(), 0
+    for i, (source, tokens, validation) in enumerate(zip(rows["source"], rows["tokens"], flags)):
+        if validation:
+            continue
+        if source not in params["rate"]:  # a source with weight but no tokens left
+            continue
+        k = rank.get(source, 0)
+        rank[source] = k + 1
+        start, rate = params["start"][source], params["rate"][source]
+        copies[i] = math.floor(start + (k + 1) * rate) - math.floor(start + k * rate)
+        achieved[source] += int(copies[i]) * tokens
+        sampled_out += copies[i] == 0
+    validation_by_type = Counter(t for t, v in zip(rows["doc_type"], flags) if v)
+    columns = {"position": np.array(rows["position"], dtype=np.int32), "copies": copies,
+               "validation": np.array(flags, dtype=bool), "doc_type": rows["doc_type"]}
+    write_routed(out, columns, np.array(rows["partition"], dtype=np.int64), context.partitions)
+    write_json(stats_path, {"achieved_tokens": dict(achieved), "sampled_out": int(sampled_out),
+                            "training_copies": int(copies.sum()), "validation_by_type": dict(validation_by_type)})
+    return task_done()
+
+
+def mix_plan_task(context: TaskContext, partition: int) -> dict:
+    """The partition's pack plan: [position, copies] of training documents, validation
+    positions by doc_type (the format the pack stage reads)."""
+    out = context.work.part("mix", partition, ".json")
+    if out.exists():
+        return task_done()
+    buckets = [context.work.stage("mix") / "copies" / f"bucket-{b:05d}.arrow" for b in range(context.partitions)]
+    rows = read_routed_table(buckets, partition)
+    rows = rows.to_pydict() if rows is not None else {"position": [], "copies": [], "validation": [], "doc_type": []}
+    train, validation = [], defaultdict(list)
+    for position, count, is_validation, doc_type in zip(rows["position"], rows["copies"], rows["validation"], rows["doc_type"]):
+        if is_validation:
+            validation[doc_type].append(position)
+        elif count:
+            train.append([position, count])
+    write_json(out, {"train": sorted(train), "validation": {t: sorted(p) for t, p in sorted(validation.items())}})
+    return task_done()
+
+
+TASKS = {"mix-scan": mix_scan_task, "mix-sort": mix_sort_task, "mix-select": mix_select_task,
+         "mix-copies": mix_copies_task, "mix-plan": mix_plan_task}

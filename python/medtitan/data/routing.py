@@ -1,0 +1,80 @@
+"""What every build task shares: its context, its peak-memory report, and the routed files
+of the keyed shuffles (a mapper writes rows sorted by destination with the row range of each
+destination; a reducer memory-maps every mapper's file and takes its own slice).
+"""
+
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medtitan.data.build_config import BuildConfig
+from medtitan.data.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    config: BuildConfig
+    partitions: int  # ingest partitions
+    threads: int | None  # threads for the Rust calls inside one task (None: all cores)
+    buckets: int = 1  # dedup shuffle buckets
+
+    @property
+    def work(self) -> Workspace:
+        return Workspace(self.config.output)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def task_done(stats: dict | None = None) -> dict:
+    return (stats or {}) | {"peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def write_routed(path: Path, columns: dict[str, np.ndarray | list], route: np.ndarray, destinations: int) -> None:
+    """Rows sorted (stably) by destination, as an Arrow IPC file, plus `path`.offsets.npy: the
+    row range of each destination. Readers memory-map the file and take their slice."""
+    import pyarrow as pa
+
+    order = np.argsort(route, kind="stable")
+    offsets = np.searchsorted(route[order], np.arange(destinations + 1)).astype(np.int64)
+    arrays = {}
+    for name, values in columns.items():
+        if isinstance(values, list):
+            arrays[name] = pa.array([values[i] for i in order.tolist()], type=pa.string())
+        else:
+            arrays[name] = pa.array(values[order])
+    table = pa.table(arrays)
+    tmp = path.with_name(path.name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    offsets_tmp = path.with_name(path.name + ".offsets.tmp.npy")
+    np.save(offsets_tmp, offsets)
+    offsets_tmp.replace(path.with_name(path.name + ".offsets.npy"))
+    tmp.replace(path)
+
+
+def read_routed_table(paths: list[Path], destination: int):
+    """The rows routed to `destination` from every file in `paths`, as one Arrow table (None
+    when there are none); only those rows are read from the memory-mapped files."""
+    import pyarrow as pa
+
+    pieces = []
+    for path in paths:
+        offsets = np.load(path.with_name(path.name + ".offsets.npy"))
+        start, end = int(offsets[destination]), int(offsets[destination + 1])
+        if end > start:
+            # The slice's buffers keep the mapping alive after this loop moves on.
+            pieces.append(pa.ipc.open_file(pa.memory_map(str(path))).read_all().slice(start, end - start))
+    return pa.concat_tables(pieces) if pieces else None
+
+
+def read_routed(paths: list[Path], destination: int) -> dict[str, list]:
+    """As read_routed_table, as Python lists by column ({} when there are no rows)."""
+    table = read_routed_table(paths, destination)
+    return table.to_pydict() if table is not None else {}
