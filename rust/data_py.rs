@@ -183,13 +183,14 @@ fn write_shards<'py>(
             return Err(PyValueError::new_err(format!("{shown}: {length} bytes is not a whole number of {sample_len}-token samples")));
         }
         let count = length / sample_bytes;
-        // SAFETY: the packed file is ours, complete and not modified while mapped.
-        let map = if length == 0 { None } else { Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?) };
-        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-        // One sample at a time out of the mapped file: memory stays at a sample per thread.
+        // One sample at a time, read at its offset (pread, shared by the threads): memory stays
+        // at a sample per thread. A memory map would count every page read as this process's
+        // resident memory, so the driver's footprint would grow with the corpus.
         let sample = |i: u64| -> Vec<u32> {
-            let start = i as usize * sample_bytes;
-            bytes[start..start + sample_bytes].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
+            use std::os::unix::fs::FileExt;
+            let mut bytes = vec![0u8; sample_bytes];
+            file.read_exact_at(&mut bytes, i * sample_bytes as u64).expect("the packed file shrank while being read");
+            bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
         };
         let order = seeded_permutation(count as u64, seed);
         let token_type = TokenType::for_vocab(vocab_size);

@@ -41,6 +41,7 @@ from medtitan.data.build_tasks import TASKS, TaskContext, contamination_index, d
 from medtitan.data.executors import LocalExecutor, make_executor
 from medtitan.data.mix_tasks import TASKS as MIX_TASKS
 from medtitan.data.mix_tasks import mix_start
+from medtitan.data.routing import peak_rss_mb
 from medtitan.data.shards import DOC_TYPES_FILE, sha256_of
 from medtitan.data.workspace import (STAGES, StageCounts, Workspace, crash_point, read_jsonl, stable_hash,
                                      write_atomic, write_json, write_jsonl)
@@ -92,6 +93,7 @@ class Builder:
             stage_started = time.perf_counter()
             results[stage] = getattr(self, f"_stage_{stage}")(results)
             results[stage]["seconds"] = round(time.perf_counter() - stage_started, 3)
+            results[stage]["driver_peak_rss_mb"] = round(peak_rss_mb(), 1)
             self.work.mark_done(stage, results[stage])
             self.log(f"{stage}: done in {results[stage]['seconds']:.1f} s")
         if stop_after:
@@ -113,6 +115,10 @@ class Builder:
     def run_task(self, step: str, index: int) -> dict:
         """One task of one step (for schedulers such as Slurm array jobs); idempotent. The
         steps before it must be complete (their tasks run, the build driver's merges done)."""
+        state = self.work.root / "state.json"
+        if not state.exists() or json.loads(state.read_text()) != self._fingerprint():
+            raise ValueError(f"{state}: the config, tokenizer or inputs changed since ingest (or ingest never ran); "
+                             "a task must not mix them: run the build again from the start")
         counts = self.task_counts()
         if step not in counts:
             raise ValueError(f"unknown task step {step!r}; steps: {', '.join(counts)}")
@@ -374,11 +380,11 @@ class Builder:
         write_json(folder / "select.json", {"quota": quota, "tokens_before": tokens_before})
         self._run_tasks("mix-select", range(partitions))
 
-        selects = [json.loads((folder / "select" / f"bucket-{r:05d}.json").read_text()) for r in range(partitions)]
         available: Counter = Counter()
         train_documents: Counter = Counter()
         train_before = []
-        for select in selects:
+        for r in range(partitions):
+            select = json.loads((folder / "select" / f"bucket-{r:05d}.json").read_text())
             train_before.append(dict(train_documents))
             train_documents.update(select["train_documents"])
             available.update(select["train_tokens"])
@@ -427,14 +433,24 @@ class Builder:
         build = self.config.build
         stage = self.work.stage("pack")
         sample_len = build.seq_len + 1
-        plans = [json.loads(self.work.part("mix", p, ".json").read_text()) for p in range(results["ingest"]["partitions"])]
-        max_copies = max((c for plan in plans for _, c in plan["train"]), default=0)
-        doc_types = sorted({t for plan in plans for t in plan["validation"]})
+        partitions = results["ingest"]["partitions"]
+
+        def plans():
+            """Each partition's plan in turn (never all at once: they list every document)."""
+            for partition in range(partitions):
+                yield partition, json.loads(self.work.part("mix", partition, ".json").read_text())
+
+        max_copies, doc_types, docs_in = 0, set(), 0
+        for _, plan in plans():
+            max_copies = max([max_copies] + [c for _, c in plan["train"]])
+            doc_types.update(plan["validation"])
+            docs_in += len(plan["train"]) + sum(map(len, plan["validation"].values()))
+        doc_types = sorted(doc_types)
 
         def pack(path: Path, split: str, passes: range, positions) -> dict:
             writer = _core.SampleWriter(path, sample_len, self.tokenizer.eos_id)
             for repeat in passes:
-                for partition, plan in enumerate(plans):
+                for partition, plan in plans():
                     chosen = np.array(positions(plan, repeat), dtype=np.int64)
                     if not len(chosen):
                         continue
@@ -464,7 +480,6 @@ class Builder:
                                  for key in ("tokens", "dropped_tokens", "documents", "samples")}
         outcome["validation"]["doc_types"] = {t: s["samples"] for t, s in by_type.items()}
         crash_point("pack")
-        docs_in = sum(len(p["train"]) + sum(map(len, p["validation"].values())) for p in plans)
         counts = StageCounts(into=docs_in, kept=docs_in)
         return counts.to_json(splits=outcome, sample_len=sample_len)
 
@@ -527,7 +542,7 @@ class Builder:
                 for split in ("train", "validation")},
             "validation_doc_types": mix["validation_doc_types"],
             "dedup": {k: v for k, v in results["dedup"].items()
-                      if k not in ("in", "kept", "removed", "quarantined", "reasons", "seconds")},
+                      if k not in ("in", "kept", "removed", "quarantined", "reasons", "seconds", "driver_peak_rss_mb")},
             "decontamination": {k: results["decontaminate"][k] for k in ("eval_samples", "eval_samples_too_short", "ngram", "threshold")},
             "input_mb": round(input_bytes / 1e6, 3),
         }
@@ -535,8 +550,10 @@ class Builder:
         # Timings differ from run to run, so they live apart from the (byte-reproducible)
         # report and are not listed in the manifest.
         timing = {"seconds": round(seconds, 2), "stage_seconds": {s: results[s].get("seconds") for s in STAGES},
+                  "driver_peak_rss_mb_after": {s: results[s].get("driver_peak_rss_mb") for s in STAGES},
                   "input_mb": round(input_bytes / 1e6, 3), "cores": cores,
-                  "mb_per_s": round(input_bytes / 1e6 / seconds, 3) if seconds else None}
+                  "mb_per_s": round(input_bytes / 1e6 / seconds, 3) if seconds else None,
+                  "executor": self.executor.name, "driver_peak_rss_mb": round(peak_rss_mb(), 1)}
         write_json(self.output / "timing.json", timing)
         report = report | {"throughput": timing}
 

@@ -132,8 +132,12 @@ def _build_task(args: argparse.Namespace) -> int:
 
     config = load_build_config(args.config, output=args.output, workers=args.workers)
     # One task on a scheduler's allocation: build.workers threads (--workers), else all cores.
-    stats = Builder(config, progress=False).run_task(args.stage, args.task)
-    print(json.dumps({"stage": args.stage, "task": args.task} | stats))
+    stats = {"stage": args.stage, "task": args.task} | Builder(config, progress=False).run_task(args.stage, args.task)
+    # Kept for the memory model: a scheduler's tasks report their own peak memory here.
+    from medtitan.data.workspace import write_json
+
+    write_json(config.output / "work" / "tasks" / args.stage / f"task-{args.task:05d}.json", stats)
+    print(json.dumps(stats))
     return 0
 
 

@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from medtitan.data.routing import TaskContext, read_routed_table, task_done, write_routed
-from medtitan.data.workspace import read_jsonl, stable_hash, write_json
+from medtitan.data.workspace import read_jsonl, stable_hash, temporary_name, write_json
 
 
 def mix_start(seed: int, source: str) -> float:
@@ -92,7 +92,7 @@ def mix_sort_task(context: TaskContext, bucket: int) -> dict:
     tokens_by_type: Counter = Counter()
     for doc_type, tokens in zip(table.column("doc_type").to_pylist(), table.column("tokens").to_pylist()):
         tokens_by_type[doc_type] += tokens
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = temporary_name(out)
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     tmp.replace(out)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from medtitan.data.build_config import BuildConfig
-from medtitan.data.workspace import Workspace
+from medtitan.data.workspace import Workspace, temporary_name
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,16 @@ class TaskContext:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
+    """This process's peak resident memory so far, in MiB. Linux: VmHWM, the high-water mark
+    of this program's own address space (ru_maxrss would also count the parent's pages that a
+    forked-then-exec'd worker held before exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -50,10 +59,10 @@ def write_routed(path: Path, columns: dict[str, np.ndarray | list], route: np.nd
         else:
             arrays[name] = pa.array(values[order])
     table = pa.table(arrays)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_name(path)
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    offsets_tmp = path.with_name(path.name + ".offsets.tmp.npy")
+    offsets_tmp = temporary_name(path.with_name(path.name + ".offsets"), ".npy")
     np.save(offsets_tmp, offsets)
     offsets_tmp.replace(path.with_name(path.name + ".offsets.npy"))
     tmp.replace(path)
@@ -78,3 +87,13 @@ def read_routed(paths: list[Path], destination: int) -> dict[str, list]:
     """As read_routed_table, as Python lists by column ({} when there are no rows)."""
     table = read_routed_table(paths, destination)
     return table.to_pydict() if table is not None else {}
+
+
+def baseline_task(context, index: int) -> dict:
+    """Imports what every build task imports and does nothing: its peak memory in a fresh
+    process is the floor under every task's (the memory model's constant term)."""
+    import importlib
+
+    for module in ("pyarrow", "medtitan.data.build_tasks", "medtitan.data.mix_tasks"):
+        importlib.import_module(module)
+    return task_done()

@@ -27,9 +27,17 @@ def crash_point(stage: str, partition: int | None = None) -> None:
         os._exit(75)
 
 
+def temporary_name(path: Path, suffix: str = "") -> Path:
+    """Where `path` is written before its rename: unique to this process and host, so two
+    copies of one task (a retried Slurm element racing a stale one) never share a file."""
+    import socket
+
+    return path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp{suffix}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_name(path)
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
