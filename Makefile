@@ -68,6 +68,7 @@ bench: setup
 	$(PY) benchmarks/dedup_oracle.py
 	$(PY) benchmarks/tokenizer.py
 	$(PY) benchmarks/build.py
+	$(PY) benchmarks/build_memory.py
 
 clean:
 	rm -rf $(VENV) target out

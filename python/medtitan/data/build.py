@@ -5,21 +5,24 @@ document.
 Stages and where their work lands (under OUTPUT/work/, the resume state):
 
     ingest         read sources into partitions of `partition_docs` documents; bad records ->
-                   quarantine with file, line and reason                        (sequential)
-    deid           PHI -> typed placeholders                                    (per partition)
-    filter         tokenize; drop short / symbol-heavy / high-perplexity texts  (per partition)
-    dedup          exact (normalized hash) then MinHash LSH + exact Jaccard      (global, keyed)
-    decontaminate  drop documents holding an evaluation sample's 13-grams      (per partition)
+                   quarantine with file, line and reason                        (driver, sequential)
+    deid           PHI -> typed placeholders                                    (tasks per partition)
+    filter         tokenize; drop short / symbol-heavy / high-perplexity texts  (tasks per partition)
+    dedup          exact (normalized hash) then MinHash LSH + exact Jaccard      (keyed shuffle; the
+                   driver joins the confirmed pairs)
+    decontaminate  drop documents holding an evaluation sample's 13-grams      (tasks per partition)
     mix            validation split spanning every doc_type; copies per document to reach the
-                   configured source weights and token budget                   (global, metadata)
-    pack           documents + </s> (by id) -> samples of seq_len + 1 tokens    (sequential)
+                   configured source weights and token budget                   (keyed shuffle)
+    pack           documents + </s> (by id) -> samples of seq_len + 1 tokens    (driver, streaming)
     write          seeded shuffle of samples -> size-capped .bin/.idx shards, manifest, report
 
-Every partition output is written under a temporary name and renamed when complete, and every
-stage leaves DONE.json when all of it is; a build that is killed and run again skips what is
-done and redoes the rest, and ends byte-identical to an uninterrupted one. Partitions depend on
-input order only, and each stage is a pure function of its inputs and the config, so the number
-of workers (threads given to the Rust stages) never changes the output.
+The tasks (build_tasks.py, mix_tasks.py) run on an executor (executors.py: this process, fresh
+processes, or Ray); the driver here only sums their small outputs. Every task output is written
+under a temporary name and renamed when complete, and every stage leaves DONE.json when all of it
+is; a build that is killed and run again skips what is done and redoes the rest, and ends
+byte-identical to an uninterrupted one. Partitions depend on input order only, and each task is
+a pure function of its inputs and the config, so neither the executor nor the number of workers
+changes the output. Memory per task and for the driver: memory_model.py.
 """
 
 from __future__ import annotations

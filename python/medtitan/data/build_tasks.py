@@ -33,7 +33,7 @@ import numpy as np
 
 from medtitan import _core
 from medtitan.data.build_config import BuildConfig, ConfigError
-from medtitan.data.routing import TaskContext, read_routed, task_done, write_routed
+from medtitan.data.routing import TaskContext, read_routed, read_routed_table, task_done, write_routed
 from medtitan.data.workspace import Workspace, crash_point, read_jsonl, stable_hash, write_atomic, write_json, write_jsonl
 
 
@@ -200,9 +200,26 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
     return task_done()
 
 
-def _doc_key(column: dict[str, list], i: int) -> tuple:
-    """Dedup keeps the smallest (id, source, ingest ordinal) of a group."""
-    return column["id"][i], column["source"][i], column["n"][i]
+def _ranks(table) -> tuple[np.ndarray, np.ndarray]:
+    """(rank of each row, row of each rank) by (id, source, n): dedup keeps the smallest of a
+    group. Arrow sorts strings by UTF-8 bytes, which is code-point order, as Python compares."""
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table, sort_keys=[("id", "ascending"), ("source", "ascending"),
+                                              ("n", "ascending")]).to_numpy().astype(np.int64)
+    rank = np.empty(table.num_rows, dtype=np.int64)
+    rank[order] = np.arange(table.num_rows)
+    return rank, order
+
+
+def _run_starts(*columns: np.ndarray) -> np.ndarray:
+    """True where any of the (sorted) columns changes value: the first row of each run."""
+    changed = np.zeros(len(columns[0]), dtype=bool)
+    if len(changed):
+        changed[0] = True
+    for column in columns:
+        changed[1:] |= column[1:] != column[:-1]
+    return changed
 
 
 def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
@@ -211,21 +228,22 @@ def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
     if out.exists():
         return task_done()
     maps = [work.stage("dedup") / "map" / f"part-{p:05d}.exact.arrow" for p in range(context.partitions)]
-    rows = read_routed(maps, bucket)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, value in enumerate(rows.get("hash", [])):
-        groups[value].append(i)
+    table = read_routed_table(maps, bucket)
     removed = []
-    for members in groups.values():
-        if len(members) > 1:
-            members.sort(key=lambda i: _doc_key(rows, i))
-            keeper = members[0]
-            removed += [{"n": rows["n"][i], "partition": rows["partition"][i], "source": rows["source"][i],
-                         "id": rows["id"][i], "reason": "exact_duplicate",
-                         "detail": f"duplicate of {rows['source'][keeper]}/{rows['id'][keeper]}"} for i in members[1:]]
+    if table is not None:
+        hashes = table.column("hash").to_numpy()
+        order = np.lexsort((_ranks(table)[0], hashes))  # by hash, then (id, source, n)
+        first = _run_starts(hashes[order])
+        keeper = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
+        duplicates = np.flatnonzero(~first)
+        rows = table.select(["n", "partition", "source", "id"]).to_pydict()
+        for d, k in zip(order[duplicates].tolist(), keeper[duplicates].tolist()):
+            removed.append({"n": rows["n"][d], "partition": rows["partition"][d], "source": rows["source"][d],
+                            "id": rows["id"][d], "reason": "exact_duplicate",
+                            "detail": f"duplicate of {rows['source'][k]}/{rows['id'][k]}"})
     removed.sort(key=lambda r: r["n"])
     write_jsonl(out, removed)
-    return task_done({"records": len(rows.get("hash", []))})
+    return task_done({"records": table.num_rows if table is not None else 0})
 
 
 def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
@@ -234,30 +252,36 @@ def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
     if out.exists():
         return task_done()
     maps = [work.stage("dedup") / "map" / f"part-{p:05d}.bands.arrow" for p in range(context.partitions)]
-    rows = read_routed(maps, bucket)
-    groups: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
-    for i, (band, key, value) in enumerate(zip(rows.get("band", []), rows.get("key", []), rows.get("hash", []))):
-        # Copies of one text share every bucket: one of them (the smallest) stands for all.
-        family = groups[(band, key)]
-        if value not in family or _doc_key(rows, i) < _doc_key(rows, family[value]):
-            family[value] = i
+    table = read_routed_table(maps, bucket)
     pairs: set[tuple[int, int]] = set()
-    for family in groups.values():
-        if len(family) > 1:
-            members = sorted(family.values(), key=lambda i: _doc_key(rows, i))
-            pairs.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
-    pairs_list = sorted(pairs, key=lambda ab: (_doc_key(rows, ab[0]), _doc_key(rows, ab[1])))
+    if table is not None:
+        band, key, hashes = (table.column(c).to_numpy() for c in ("band", "key", "hash"))
+        rank, by_rank = _ranks(table)
+        order = np.lexsort((rank, hashes, key, band))
+        # Copies of one text share every bucket: the smallest of each family stands for all.
+        families = order[_run_starts(band[order], key[order], hashes[order])]
+        groups = _run_starts(band[families], key[families])
+        bounds = np.append(np.flatnonzero(groups), len(families))
+        # Only buckets shared by two or more texts make pairs (rare): a loop over those alone.
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            if end - start > 1:
+                members = sorted(rank[families[start:end]].tolist())
+                pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+    ordered = sorted(pairs)  # (rank a, rank b): the order of (a's key, b's key)
     columns: dict = {}
     for side, pick in (("a", 0), ("b", 1)):
-        chosen = [pair[pick] for pair in pairs_list]
-        columns[f"{side}_n"] = np.array([rows["n"][i] for i in chosen], dtype=np.int64)
-        columns[f"{side}_partition"] = np.array([rows["partition"][i] for i in chosen], dtype=np.int32)
-        columns[f"{side}_position"] = np.array([rows["position"][i] for i in chosen], dtype=np.int32)
-        columns[f"{side}_id"] = [rows["id"][i] for i in chosen]
-        columns[f"{side}_source"] = [rows["source"][i] for i in chosen]
+        if table is not None:
+            picked = table.take(by_rank[np.array([pair[pick] for pair in ordered], dtype=np.int64)]).to_pydict()
+        else:
+            picked = {c: [] for c in ("n", "partition", "position", "id", "source")}
+        columns[f"{side}_n"] = np.array(picked["n"], dtype=np.int64)
+        columns[f"{side}_partition"] = np.array(picked["partition"], dtype=np.int32)
+        columns[f"{side}_position"] = np.array(picked["position"], dtype=np.int32)
+        columns[f"{side}_id"] = list(picked["id"])
+        columns[f"{side}_source"] = list(picked["source"])
     out.parent.mkdir(parents=True, exist_ok=True)
     write_routed(out, columns, columns["a_partition"].astype(np.int64), context.partitions)
-    return task_done({"records": len(rows.get("band", [])), "pairs": len(pairs_list)})
+    return task_done({"records": table.num_rows if table is not None else 0, "pairs": len(ordered)})
 
 
 def dedup_confirm_task(context: TaskContext, partition: int) -> dict:
