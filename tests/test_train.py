@@ -231,3 +231,36 @@ def test_norms_and_embeddings_are_exempt_from_weight_decay_unless_configured():
     assert "output.weight" in {names[id(p)] for p in decay["params"]}
     config.optimizer.decay_norms_and_embeddings = True
     assert not _decay_groups(model, config)[1]["params"]
+
+
+def test_a_signal_stops_every_rank_after_a_step_with_a_checkpoint(shards, tmp_path):
+    """SIGTERM to one rank of two (what torchrun forwards on preemption): both finish the
+    step, save it, and exit 0; the next run resumes from that step."""
+    import os
+    import signal
+    import time
+
+    command = [str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc_per_node=2", "-m",
+               "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"), "--data.shards", str(shards),
+               "--training.seq_len", str(SEQ_LEN), "--job.dump_folder", str(tmp_path), "--metrics.log_freq", "1",
+               "--validation.enable", "false", "--training.steps", "100000", "--checkpoint.interval", "100000"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, OMP_NUM_THREADS="1"))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if (tmp_path / "metrics.jsonl").exists() and len(metrics(tmp_path)) >= 3:
+            break
+        time.sleep(0.2)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == 2, workers
+    os.kill(int(workers[1]), signal.SIGTERM)  # one rank only
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    stopped = [e for e in events(tmp_path) if e["event"] == "stopped_on_signal"]
+    assert stopped and 3 <= stopped[0]["step"] < 100000
+    step = stopped[0]["step"]
+    assert (tmp_path / "checkpoint" / f"step-{step}").is_dir()
+    run_train(shards, tmp_path, 1, "--training.steps", str(step + 2), "--checkpoint.enable", "true",
+              "--checkpoint.interval", "100000")
+    assert [e["step"] for e in events(tmp_path) if e["event"] == "resumed"] == [step]
+    assert max(m["step"] for m in metrics(tmp_path)) == step + 2

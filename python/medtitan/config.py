@@ -65,6 +65,9 @@ class Checkpoint:
     interval: int = 1000
     keep_latest_k: int = 5
     keep_every_n: int = 10  # also keep every n-th checkpoint (by count), beyond the latest k
+    # On SIGUSR1 or SIGTERM to any rank (a scheduler's warning before preemption or the time
+    # limit), every rank finishes the current step, saves a checkpoint and exits cleanly.
+    save_on_signal: bool = True
 
 
 @dataclass

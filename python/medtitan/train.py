@@ -35,6 +35,29 @@ from medtitan.stability import StabilityGuard
 INJECT_ENV = "MEDTITAN_TRAIN_INJECT"
 
 
+class StopSignal:
+    """SIGUSR1 / SIGTERM noted by a handler, acted on between steps: ranks agree through an
+    all-reduce (max), so one signalled rank is enough for all to save the same step."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.received: int | None = None
+        if enabled:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                for number in (signal.SIGUSR1, signal.SIGTERM):
+                    signal.signal(number, self._note)
+
+    def _note(self, number, _frame) -> None:
+        self.received = number
+
+    def any_rank(self, device) -> bool:
+        flag = torch.tensor([1.0 if self.received is not None else 0.0], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+
 def _injections() -> dict[int, str]:
     spec = os.environ.get(INJECT_ENV, "")
     out = {}
@@ -201,6 +224,7 @@ def train(config: JobConfig) -> dict:
     flops_per_token = args.flops_per_token(config.training.seq_len)
     peak = device_peak_flops(device)
     injections = _injections()
+    stop = StopSignal(config.checkpoint.save_on_signal)
     dp_group = mesh.get_group("dp_shard")
     history = []
     window_started, window_tokens = time.perf_counter(), 0
@@ -272,8 +296,19 @@ def train(config: JobConfig) -> dict:
                 record |= {"validation_loss": val_loss, "validation_perplexity": math.exp(min(val_loss, 50))}
             metrics.log(record)
             window_started, window_tokens = time.perf_counter(), 0
-        if config.checkpoint.enable and (step % config.checkpoint.interval == 0 or step == config.training.steps):
+        stopping = config.checkpoint.save_on_signal and stop.any_rank(device)
+        if config.checkpoint.enable and (step % config.checkpoint.interval == 0 or step == config.training.steps
+                                         or stopping):
             checkpoints.save(step, model, optimizer, loader, guard)
+        if stopping:
+            import signal
+
+            name = signal.Signals(stop.received).name if stop.received is not None else "another rank's signal"
+            metrics.log_event({"event": "stopped_on_signal", "step": step, "signal": name,
+                               "checkpoint": bool(config.checkpoint.enable)})
+            if rank == 0:
+                print(f"stopped at step {step} on {name}; checkpoint saved, the next run resumes here", flush=True)
+            break
         if injections.get(step) == "crash":
             sys.stdout.flush()
             os._exit(75)
