@@ -123,6 +123,9 @@ def test_the_build_keeps_probe_pairs_from_its_de_identification(canary, tmp_path
     # The build's own pairs drive the probe: the leaky model leaks, the scrubbed one does not.
     leaky = run_probe(canary["leaky"], canary["tokenizer"], build, tmp_path / "leaky.json", "--limit", "30")
     scrubbed = run_probe(canary["scrubbed"], canary["tokenizer"], build, tmp_path / "scrubbed.json", "--limit", "30")
+    print(f"build-kept pairs: leaky model greedy {leaky['greedy']['leaked']}/{leaky['pairs']}, sampled "
+          f"{leaky['sampled']['leaked']}/{leaky['pairs']}; de-identified model greedy {scrubbed['greedy']['leaked']}/"
+          f"{scrubbed['pairs']}, sampled {scrubbed['sampled']['leaked']}/{scrubbed['pairs']}")
     assert leaky["greedy"]["leaked"] >= leaky["pairs"] // 2 and scrubbed["sampled"]["leaked"] == 0
 
 
