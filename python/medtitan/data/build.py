@@ -62,9 +62,10 @@ class Builder:
         self.progress = progress
         self.workers = config.build.workers
         self.executor = executor or LocalExecutor(progress)
-        # In this process a task may use every core; spread over processes or a cluster, one
-        # core each unless build.workers says otherwise. Never changes the output.
-        self.task_threads = self.workers if self.executor.name == "local" else (self.workers or 1)
+        # Threads inside one task. Local: every core (or build.workers). Process: one, since
+        # build.workers processes already fill the cores. Ray: one per task (Ray schedules one
+        # CPU each) unless build.workers says otherwise. Never changes the output.
+        self.task_threads = {"local": self.workers, "process": 1}.get(self.executor.name, self.workers or 1)
         self.task_stats: dict[str, list[dict]] = {}
         self.tokenizer = Tokenizer.from_file(config.tokenizer)
         if self.tokenizer.eos_id < 0:
