@@ -64,17 +64,9 @@ fn choose_lsh_bands(num_perm: usize, threshold: f64, min_probability: f64) -> Py
     lsh::choose_bands(num_perm, threshold, min_probability).map_err(PyValueError::new_err)
 }
 
-/// Candidate pairs (i, j), i < j, sorted, of the rows of `signatures` (as minhash_signatures
-/// returns them) that share a band bucket. GIL released.
-#[pyfunction]
-#[pyo3(signature = (signatures, num_perm, bands, rows))]
-fn lsh_candidate_pairs(
-    py: Python<'_>,
-    signatures: &[u8],
-    num_perm: usize,
-    bands: usize,
-    rows: usize,
-) -> PyResult<Vec<(u32, u32)>> {
+/// The uint64 values of little-endian signature rows (as minhash_signatures returns them),
+/// after checking the banding fits and the bytes are whole rows of `num_perm` values.
+fn banded_signatures(signatures: &[u8], num_perm: usize, bands: usize, rows: usize) -> PyResult<Vec<u64>> {
     check_num_perm(num_perm)?;
     lsh::check_banding(num_perm, bands, rows).map_err(PyValueError::new_err)?;
     if !signatures.len().is_multiple_of(num_perm * 8) {
@@ -86,13 +78,35 @@ fn lsh_candidate_pairs(
     if signatures.len() / (num_perm * 8) > u32::MAX as usize {
         return Err(PyValueError::new_err("at most 2^32 - 1 signatures per call"));
     }
-    Ok(py.detach(|| {
-        let values: Vec<u64> = signatures
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        lsh::candidate_pairs(&values, num_perm, bands, rows)
-    }))
+    Ok(signatures.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())
+}
+
+/// For each of `n` items, the smallest item of its connected component under `pairs` (the
+/// union-find of lsh.rs), for joins whose edges were found elsewhere (the build's keyed dedup).
+#[pyfunction]
+fn connected_components(py: Python<'_>, n: usize, pairs: Vec<(u32, u32)>) -> PyResult<Vec<u32>> {
+    if n > u32::MAX as usize {
+        return Err(PyValueError::new_err("at most 2^32 - 1 items"));
+    }
+    if let Some(&(i, j)) = pairs.iter().find(|&&(i, j)| i as usize >= n || j as usize >= n) {
+        return Err(PyValueError::new_err(format!("pair ({i}, {j}) outside 0..{n}")));
+    }
+    Ok(py.detach(|| lsh::clusters_from_pairs(n, &pairs)))
+}
+
+/// Candidate pairs (i, j), i < j, sorted, of the rows of `signatures` (as minhash_signatures
+/// returns them) that share a band bucket. GIL released.
+#[pyfunction]
+#[pyo3(signature = (signatures, num_perm, bands, rows))]
+fn lsh_candidate_pairs(
+    py: Python<'_>,
+    signatures: &[u8],
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+) -> PyResult<Vec<(u32, u32)>> {
+    let values = banded_signatures(signatures, num_perm, bands, rows)?;
+    Ok(py.detach(|| lsh::candidate_pairs(&values, num_perm, bands, rows)))
 }
 
 /// Near-duplicate clusters of `texts`: MinHash LSH candidates confirmed by exact Jaccard >=
@@ -145,16 +159,8 @@ fn lsh_band_keys<'py>(
     bands: usize,
     rows: usize,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    check_num_perm(num_perm)?;
-    lsh::check_banding(num_perm, bands, rows).map_err(PyValueError::new_err)?;
-    if !signatures.len().is_multiple_of(num_perm * 8) {
-        return Err(PyValueError::new_err(format!(
-            "signatures hold {} bytes, not a whole number of rows of {num_perm} uint64 values",
-            signatures.len()
-        )));
-    }
+    let values = banded_signatures(signatures, num_perm, bands, rows)?;
     let (keys, present) = py.detach(|| {
-        let values: Vec<u64> = signatures.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
         let mut keys = Vec::with_capacity(values.len() / num_perm * bands * 8);
         let mut present = Vec::with_capacity(values.len() / num_perm);
         for signature in values.chunks_exact(num_perm) {
@@ -221,6 +227,7 @@ fn jaccard_pairs<'py>(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lsh_band_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(connected_components, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(choose_lsh_bands, m)?)?;

@@ -39,6 +39,23 @@ def demo_tokenizer_dir(demo_dir, tmp_path_factory) -> Path:
     return output
 
 
+TRAIN_SEQ_LEN = 128
+
+
+@pytest.fixture(scope="session")
+def train_shards(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
+    """The demo corpus built at seq_len 128 (a plain local build): the data of the training,
+    export and Slurm tests, built once per session. Tests read it, never write to it."""
+    from tests.build_helpers import demo_config, run_build
+
+    folder = tmp_path_factory.mktemp("train_data")
+    config = demo_config(folder / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
+                         seq_len=TRAIN_SEQ_LEN, validation_tokens=5000)
+    result = run_build(config)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return folder / "build"
+
+
 @pytest.fixture(scope="session")
 def medical_64k_dir(tmp_path_factory) -> Path:
     """The 64K medical model of data_configs/tokenizer_64k.toml, trained on ../shared/data."""

@@ -103,3 +103,14 @@ def test_a_rust_panic_in_a_worker_thread_becomes_a_python_exception():
     assert result.returncode == 0, result.stderr
     assert "PanicException boom in rayon" in result.stdout
     assert "interpreter still alive" in result.stdout
+
+
+def test_connected_components_keep_the_smallest_member():
+    from medtitan import _core
+
+    assert _core.connected_components(6, [(3, 1), (4, 1), (5, 2)]) == [0, 1, 2, 1, 1, 2]
+    assert _core.connected_components(0, []) == []
+    import pytest
+
+    with pytest.raises(ValueError, match=r"\(1, 6\) outside 0..6"):
+        _core.connected_components(6, [(1, 6)])

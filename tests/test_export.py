@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers
 
 from medtitan.checkpoint import load_model
 from medtitan.cli import main as cli
 from medtitan.tokenizer import Tokenizer
-from tests.build_helpers import demo_config, run_build
 from tests.test_train import SEQ_LEN, run_train
 
-transformers = pytest.importorskip("transformers")
 
 # Texts at the edges of SentencePiece's rules, besides the demo corpus: whitespace runs and
 # trailing spaces, section headers (user-defined symbols) first, glued and in a row, literal
@@ -31,15 +30,10 @@ EDGE_TEXTS = ["", "   ", " leading", "trailing  ", "a  b\t\tc\n\n d \n", "[HISTO
 
 
 @pytest.fixture(scope="module")
-def checkpoint(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
+def checkpoint(train_shards, tmp_path_factory) -> Path:
     """The debug model after 4 steps of FSDP over 2 processes, checkpointed at step 4."""
-    folder = tmp_path_factory.mktemp("export_data")
-    config = demo_config(folder / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", seq_len=SEQ_LEN,
-                         validation_tokens=5000)
-    result = run_build(config)
-    assert result.returncode == 0, result.stderr
     dump = tmp_path_factory.mktemp("export_train")
-    run_train(folder / "build", dump, 2, "--training.steps", "4", "--checkpoint.enable", "true",
+    run_train(train_shards, dump, 2, "--training.steps", "4", "--checkpoint.enable", "true",
               "--checkpoint.interval", "4")
     return dump / "checkpoint" / "step-4"
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.build_helpers import demo_config, output_files, run_build
+from tests.build_helpers import demo_config, output_files
+from tests.conftest import TRAIN_SEQ_LEN
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM = REPO / "slurm"
@@ -247,18 +248,14 @@ def test_the_scripts_are_valid_bash_with_well_formed_directives():
 
 # --- the data build as array jobs ------------------------------------------------------------------
 
-SEQ_LEN = 128
+SEQ_LEN = TRAIN_SEQ_LEN
 
 
 @pytest.fixture(scope="module")
-def local_build(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
-    """The reference: a plain `medtitan-data build`; its shards also feed the training tests."""
-    folder = tmp_path_factory.mktemp("slurm_local_build")
-    config = demo_config(folder / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", seq_len=SEQ_LEN,
-                         validation_tokens=5000)
-    result = run_build(config)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return folder / "build"
+def local_build(train_shards) -> Path:
+    """The reference: a plain `medtitan-data build` of the same config; its shards also feed
+    the training tests."""
+    return train_shards
 
 
 def test_the_build_as_slurm_array_jobs_gives_the_local_build_byte_for_byte(local_build, demo_dir, demo_tokenizer_dir,

@@ -13,20 +13,15 @@ import pytest
 
 from medtitan.config import load_job_config
 from medtitan.lr import lr_factor
-from tests.build_helpers import demo_config, run_build
+from tests.conftest import TRAIN_SEQ_LEN
 
 REPO = Path(__file__).resolve().parents[1]
-SEQ_LEN = 128
+SEQ_LEN = TRAIN_SEQ_LEN
 
 
 @pytest.fixture(scope="module")
-def shards(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("train_data")
-    config = demo_config(folder / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", seq_len=SEQ_LEN,
-                         validation_tokens=5000)
-    result = run_build(config)
-    assert result.returncode == 0, result.stderr
-    return folder / "build"
+def shards(train_shards) -> Path:
+    return train_shards
 
 
 def run_train(shards: Path, dump: Path, nproc: int = 1, *overrides: str, env: dict | None = None,

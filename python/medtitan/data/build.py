@@ -254,9 +254,9 @@ class Builder:
     # --- filters + tokenization -----------------------------------------------------------
 
     def _stage_filter(self, results) -> dict:
-        from medtitan.data.build_tasks import _perplexity_scorer
+        from medtitan.data.build_tasks import perplexity_scorer
 
-        _perplexity_scorer(self.config)  # a bad scorer fails here, before any task
+        perplexity_scorer(self.config)  # a bad scorer fails here, before any task
         self._run_tasks("filter", range(results["ingest"]["partitions"]))
         counts = StageCounts()
         reasons: Counter = Counter()
@@ -290,43 +290,33 @@ class Builder:
             for bucket in range(buckets):
                 removed += read_jsonl(folder / "exact" / f"bucket-{bucket:05d}.jsonl")
             candidates = confirmed = 0
-            parent: dict[tuple, tuple] = {}
-            where: dict[tuple, int] = {}
-
-            def find(key: tuple) -> tuple:
-                root = key
-                while parent.get(root, root) != root:
-                    root = parent[root]
-                while key != root:  # path compression
-                    key, parent[key] = parent[key], root
-                return root
-
+            edges: list[tuple[tuple, tuple]] = []
+            where: dict[tuple, int] = {}  # partition of every document that has an edge
             for partition in range(partitions):
-                header, *edges = read_jsonl(folder / "confirm" / f"part-{partition:05d}.jsonl")
+                header, *found = read_jsonl(folder / "confirm" / f"part-{partition:05d}.jsonl")
                 candidates += header["candidates"]
                 confirmed += header["confirmed"]
-                for edge in edges:
+                for edge in found:
                     a, b = tuple(edge["a"]), tuple(edge["b"])
                     where[a], where[b] = partition, edge["b_partition"]
-                    root_a, root_b = find(a), find(b)
-                    if root_a != root_b:
-                        low, high = min(root_a, root_b), max(root_a, root_b)
-                        parent[high] = low  # the smaller key is always the root
-                        parent.setdefault(low, low)
-            members: dict[tuple, list[tuple]] = defaultdict(list)
-            for key in parent:
-                members[find(key)].append(key)
+                    edges.append((a, b))
+            # Documents numbered in (id, source, n) order, so the Rust union-find's smallest
+            # member of a component is the document to keep.
+            keys = sorted(where)
+            index = {key: i for i, key in enumerate(keys)}
+            roots = _core.connected_components(len(keys), [(index[a], index[b]) for a, b in edges])
             near = 0
-            for root, group in members.items():
-                for key in group:
-                    if key != root:
-                        near += 1
-                        removed.append({"n": key[2], "partition": where[key], "source": key[1], "id": key[0],
-                                        "reason": "near_duplicate", "detail": f"duplicate of {root[1]}/{root[0]}"})
+            for key, root in zip(keys, roots):
+                if key != keys[root]:
+                    near += 1
+                    keeper = keys[root]
+                    removed.append({"n": key[2], "partition": where[key], "source": key[1], "id": key[0],
+                                    "reason": "near_duplicate", "detail": f"duplicate of {keeper[1]}/{keeper[0]}"})
+            members = Counter(roots)
             bands, rows = _core.choose_lsh_bands(dedup.num_perm, dedup.threshold, dedup.min_probability)
             exact = len(removed) - near
             stats.update(documents=counts.into - exact, candidate_pairs=candidates, confirmed_pairs=confirmed,
-                         clusters=sum(1 for g in members.values() if len(g) > 1), duplicates=near, bands=bands,
+                         clusters=sum(1 for size in members.values() if size > 1), duplicates=near, bands=bands,
                          rows=rows, buckets=buckets)
         removed.sort(key=lambda r: r["n"])
         by_partition: dict[int, list] = defaultdict(list)

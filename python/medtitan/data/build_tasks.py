@@ -108,7 +108,7 @@ def deid_task(context: TaskContext, partition: int) -> dict:
 # --- filters + tokenization -------------------------------------------------------------------
 
 
-def _perplexity_scorer(config: BuildConfig):
+def perplexity_scorer(config: BuildConfig):
     spec = config.filters.perplexity_scorer
     if spec is None:
         return None
@@ -133,7 +133,7 @@ def filter_task(context: TaskContext, partition: int) -> dict:
     ids, offsets = _tokenizer(str(config.tokenizer)).encode_flat(texts, context.threads)
     lengths = np.diff(offsets)
     ratios = _core.non_alphanumeric_ratios(texts, context.threads)
-    scorer = _perplexity_scorer(config)
+    scorer = perplexity_scorer(config)
     scores = list(scorer(texts)) if scorer is not None else [None] * len(rows)
     keep, removed = [], []
     for index, (row, length, ratio, score) in enumerate(zip(rows, lengths, ratios, scores)):
@@ -180,10 +180,13 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
     raw_keys, raw_present = _core.lsh_band_keys(signatures, dedup.num_perm, bands, band_rows)
     keys = np.frombuffer(raw_keys, dtype="<u8").reshape(len(rows), bands)
     present = np.frombuffer(raw_present, dtype=np.uint8).astype(bool)
+    import pyarrow as pa
+
     docs = {"n": np.array([r["n"] for r in rows], dtype=np.int64),
             "partition": np.full(len(rows), partition, dtype=np.int32),
             "position": np.arange(len(rows), dtype=np.int32),
-            "id": [r["id"] for r in rows], "source": [r["source"] for r in rows]}
+            "id": pa.array([r["id"] for r in rows], pa.string()),
+            "source": pa.array([r["source"] for r in rows], pa.string())}
     folder.mkdir(parents=True, exist_ok=True)
     write_routed(folder / f"part-{partition:05d}.exact.arrow", {"hash": hashes, **docs},
                   (hashes % np.uint64(context.buckets)).astype(np.int64), context.buckets)
@@ -191,7 +194,7 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
     members = np.repeat(np.flatnonzero(present), bands)
     band_index = np.tile(np.arange(bands, dtype=np.int16), int(present.sum()))
     band_keys = keys[present].reshape(-1)
-    picked = {name: (values[members] if not isinstance(values, list) else [values[i] for i in members.tolist()])
+    picked = {name: values.take(pa.array(members)) if isinstance(values, pa.Array) else values[members]
               for name, values in docs.items()}
     write_routed(folder / f"part-{partition:05d}.bands.arrow",
                   {"band": band_index, "key": band_keys, "hash": hashes[members], **picked},
@@ -222,13 +225,16 @@ def _run_starts(*columns: np.ndarray) -> np.ndarray:
     return changed
 
 
+def _map_files(context: TaskContext, kind: str) -> list[Path]:
+    """Every dedup-map task's routed file of one kind (exact, bands)."""
+    return [context.work.stage("dedup") / "map" / f"part-{p:05d}.{kind}.arrow" for p in range(context.partitions)]
+
+
 def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
-    work = context.work
-    out = work.stage("dedup") / "exact" / f"bucket-{bucket:05d}.jsonl"
+    out = context.work.stage("dedup") / "exact" / f"bucket-{bucket:05d}.jsonl"
     if out.exists():
         return task_done()
-    maps = [work.stage("dedup") / "map" / f"part-{p:05d}.exact.arrow" for p in range(context.partitions)]
-    table = read_routed_table(maps, bucket)
+    table = read_routed_table(_map_files(context, "exact"), bucket)
     removed = []
     if table is not None:
         hashes = table.column("hash").to_numpy()
@@ -236,23 +242,21 @@ def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
         first = _run_starts(hashes[order])
         keeper = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
         duplicates = np.flatnonzero(~first)
-        rows = table.select(["n", "partition", "source", "id"]).to_pydict()
-        for d, k in zip(order[duplicates].tolist(), keeper[duplicates].tolist()):
-            removed.append({"n": rows["n"][d], "partition": rows["partition"][d], "source": rows["source"][d],
-                            "id": rows["id"][d], "reason": "exact_duplicate",
-                            "detail": f"duplicate of {rows['source'][k]}/{rows['id'][k]}"})
+        # Python objects only for the duplicates and their keepers, not the whole bucket.
+        dropped = table.select(["n", "partition", "source", "id"]).take(order[duplicates]).to_pylist()
+        keepers = table.select(["source", "id"]).take(keeper[duplicates]).to_pylist()
+        removed = [row | {"reason": "exact_duplicate", "detail": f"duplicate of {k['source']}/{k['id']}"}
+                   for row, k in zip(dropped, keepers)]
     removed.sort(key=lambda r: r["n"])
     write_jsonl(out, removed)
     return task_done({"records": table.num_rows if table is not None else 0})
 
 
 def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
-    work = context.work
-    out = work.stage("dedup") / "bands" / f"bucket-{bucket:05d}.arrow"
+    out = context.work.stage("dedup") / "bands" / f"bucket-{bucket:05d}.arrow"
     if out.exists():
         return task_done()
-    maps = [work.stage("dedup") / "map" / f"part-{p:05d}.bands.arrow" for p in range(context.partitions)]
-    table = read_routed_table(maps, bucket)
+    table = read_routed_table(_map_files(context, "bands"), bucket)
     pairs: set[tuple[int, int]] = set()
     if table is not None:
         band, key, hashes = (table.column(c).to_numpy() for c in ("band", "key", "hash"))
@@ -263,10 +267,9 @@ def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
         groups = _run_starts(band[families], key[families])
         bounds = np.append(np.flatnonzero(groups), len(families))
         # Only buckets shared by two or more texts make pairs (rare): a loop over those alone.
-        for start, end in zip(bounds[:-1], bounds[1:]):
-            if end - start > 1:
-                members = sorted(rank[families[start:end]].tolist())
-                pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+        for group in np.flatnonzero(np.diff(bounds) > 1):
+            members = sorted(rank[families[bounds[group]:bounds[group + 1]]].tolist())
+            pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
     ordered = sorted(pairs)  # (rank a, rank b): the order of (a's key, b's key)
     columns: dict = {}
     for side, pick in (("a", 0), ("b", 1)):
