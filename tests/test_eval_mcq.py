@@ -84,13 +84,10 @@ def test_the_shared_samples_parse_in_all_three_formats():
 
 
 @needs_shared_data
-def test_a_tiny_trained_model_is_evaluated_with_its_interval(demo_dir, demo_tokenizer_dir, tmp_path):
-    from tests.build_helpers import demo_config, run_build
-    from tests.test_train import SEQ_LEN, run_train
+def test_a_tiny_trained_model_is_evaluated_with_its_interval(train_shards, demo_tokenizer_dir, tmp_path):
+    from tests.test_train import run_train
 
-    config = demo_config(tmp_path / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", seq_len=SEQ_LEN)
-    assert run_build(config).returncode == 0
-    run_train(tmp_path / "build", tmp_path / "train", 1, "--checkpoint.enable", "true", "--checkpoint.interval", "5")
+    run_train(train_shards, tmp_path / "train", 1, "--checkpoint.enable", "true", "--checkpoint.interval", "5")
     script = Path(sys.executable).with_name("medtitan")
     out = tmp_path / "mcq.json"
     result = subprocess.run([str(script), "eval", "mcq", str(SHARED_DATA / "medqa_sample.jsonl"),

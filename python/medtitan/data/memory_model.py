@@ -29,7 +29,7 @@ from pathlib import Path
 TASK_MODEL = {
     "deid": (58.0, 6.0), "filter": (42.0, 7.5), "dedup-map": (86.0, 4.8), "dedup-exact": (84.0, 0.5),
     "dedup-bands": (86.0, 4.0), "dedup-confirm": (76.0, 1.8), "decontaminate": (40.0, 1.5), "mix-scan": (81.0, 1.9),
-    "mix-sort": (82.0, 0.5), "mix-select": (70.0, 0.5), "mix-copies": (83.0, 0.5), "mix-plan": (73.0, 0.5),
+    "mix-sort": (82.0, 0.5), "mix-select": (82.0, 0.5), "mix-copies": (83.0, 0.5), "mix-plan": (73.0, 0.5),
 }
 EVAL_INDEX_PER_MB = 6.0  # the contamination index, per MB of evaluation samples (decontaminate only)
 DRIVER_FLOOR_MB = 50.0

@@ -22,8 +22,7 @@ The driver's part is O(buckets x (doc_types + sources)) numbers.
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import numpy as np
 
@@ -89,9 +88,9 @@ def mix_sort_task(context: TaskContext, bucket: int) -> dict:
                           "tokens": pa.array([], pa.int64()), "source": pa.array([], pa.string()),
                           "doc_type": pa.array([], pa.string())})
     table = table.sort_by([("order", "ascending"), ("n", "ascending")])
-    tokens_by_type: Counter = Counter()
-    for doc_type, tokens in zip(table.column("doc_type").to_pylist(), table.column("tokens").to_pylist()):
-        tokens_by_type[doc_type] += tokens
+    types, type_names = _codes(table, "doc_type")
+    tokens = table.column("tokens").to_numpy()
+    tokens_by_type = {name: int(tokens[types == code].sum()) for code, name in enumerate(type_names)}
     tmp = temporary_name(out)
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -100,62 +99,84 @@ def mix_sort_task(context: TaskContext, bucket: int) -> dict:
     return task_done({"documents": table.num_rows})
 
 
-def _sorted(context: TaskContext, bucket: int) -> dict[str, list]:
+def _sorted(context: TaskContext, bucket: int):
+    """The bucket's rows in the seeded order (an Arrow table over the memory-mapped file)."""
     import pyarrow as pa
 
     path = context.work.stage("mix") / "sorted" / f"bucket-{bucket:05d}.arrow"
-    return pa.ipc.open_file(pa.memory_map(str(path))).read_all().to_pydict()
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+def _codes(table, column: str) -> tuple[np.ndarray, list[str]]:
+    """(code of every row, names) of a string column: the per-document work below is numpy
+    over these codes, with a loop over the few distinct doc_types or sources only."""
+    encoded = table.column(column).combine_chunks().dictionary_encode()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(values)[:-1]]).astype(np.int64) if len(values) else values.astype(np.int64)
 
 
 def mix_select_task(context: TaskContext, bucket: int) -> dict:
     """Validation flags: a document is taken while its type's tokens before it (in the
     order) are under the type's quota."""
-    out = _folder(context, "select") / f"bucket-{bucket:05d}.json"
-    if out.exists():
+    folder = _folder(context, "select")
+    out, flags_path = folder / f"bucket-{bucket:05d}.json", folder / f"bucket-{bucket:05d}.npy"
+    if out.exists() and flags_path.exists():
         return task_done()
     params = _params(context, "select")
-    rows = _sorted(context, bucket)
-    taken = dict(params["tokens_before"][bucket])
-    flags, train_docs, train_tokens = [], Counter(), Counter()
-    for doc_type, source, tokens in zip(rows["doc_type"], rows["source"], rows["tokens"]):
-        chosen = taken.get(doc_type, 0) < params["quota"][doc_type]
-        taken[doc_type] = taken.get(doc_type, 0) + tokens
-        flags.append(chosen)
-        if not chosen:
-            train_docs[source] += 1
-            train_tokens[source] += tokens
-    write_json(out, {"validation": flags, "train_documents": dict(train_docs), "train_tokens": dict(train_tokens)})
+    table = _sorted(context, bucket)
+    tokens = table.column("tokens").to_numpy()
+    types, type_names = _codes(table, "doc_type")
+    flags = np.zeros(table.num_rows, dtype=bool)
+    for code, name in enumerate(type_names):
+        mask = types == code
+        before = params["tokens_before"][bucket].get(name, 0) + _exclusive_cumsum(tokens[mask])
+        flags[mask] = before < params["quota"][name]
+    sources, source_names = _codes(table, "source")
+    train = ~flags
+    train_docs = {name: int(np.count_nonzero(train & (sources == code))) for code, name in enumerate(source_names)}
+    train_tokens = {name: int(tokens[train & (sources == code)].sum()) for code, name in enumerate(source_names)}
+    np.save(temporary_name(flags_path, ".npy"), flags)
+    temporary_name(flags_path, ".npy").replace(flags_path)
+    write_json(out, {"train_documents": {k: v for k, v in train_docs.items() if v},
+                     "train_tokens": {k: v for k, v in train_tokens.items() if v}})  # last: the marker
     return task_done()
 
 
 def mix_copies_task(context: TaskContext, bucket: int) -> dict:
+    """floor(start + (k+1) rate) - floor(start + k rate) copies for the k-th training
+    document of a source in the order."""
     out = _folder(context, "copies") / f"bucket-{bucket:05d}.arrow"
     stats_path = out.with_suffix(".json")
     if out.exists() and stats_path.exists():
         return task_done()
     params = _params(context, "copies")
-    rows = _sorted(context, bucket)
-    flags = json.loads((context.work.stage("mix") / "select" / f"bucket-{bucket:05d}.json").read_text())["validation"]
-    rank = dict(params["train_before"][bucket])
-    copies = np.zeros(len(flags), dtype=np.int64)
-    achieved, sampled_out = Counter(), 0
-    for i, (source, tokens, validation) in enumerate(zip(rows["source"], rows["tokens"], flags)):
-        if validation:
+    table = _sorted(context, bucket)
+    tokens = table.column("tokens").to_numpy()
+    flags = np.load(context.work.stage("mix") / "select" / f"bucket-{bucket:05d}.npy")
+    sources, source_names = _codes(table, "source")
+    copies = np.zeros(table.num_rows, dtype=np.int64)
+    achieved, sampled_out = {}, 0
+    for code, name in enumerate(source_names):
+        if name not in params["rate"]:  # a source with weight but no tokens left
             continue
-        if source not in params["rate"]:  # a source with weight but no tokens left
-            continue
-        k = rank.get(source, 0)
-        rank[source] = k + 1
-        start, rate = params["start"][source], params["rate"][source]
-        copies[i] = math.floor(start + (k + 1) * rate) - math.floor(start + k * rate)
-        achieved[source] += int(copies[i]) * tokens
-        sampled_out += copies[i] == 0
-    validation_by_type = Counter(t for t, v in zip(rows["doc_type"], flags) if v)
-    columns = {"position": np.array(rows["position"], dtype=np.int32), "copies": copies,
-               "validation": np.array(flags, dtype=bool), "doc_type": rows["doc_type"]}
-    write_routed(out, columns, np.array(rows["partition"], dtype=np.int64), context.partitions)
-    write_json(stats_path, {"achieved_tokens": dict(achieved), "sampled_out": int(sampled_out),
-                            "training_copies": int(copies.sum()), "validation_by_type": dict(validation_by_type)})
+        mask = (sources == code) & ~flags
+        k = params["train_before"][bucket].get(name, 0) + np.arange(np.count_nonzero(mask), dtype=np.int64)
+        start, rate = params["start"][name], params["rate"][name]
+        counts = (np.floor(start + (k + 1) * rate) - np.floor(start + k * rate)).astype(np.int64)
+        copies[mask] = counts
+        achieved[name] = int((counts * tokens[mask]).sum())
+        sampled_out += int(np.count_nonzero(counts == 0))
+    types, type_names = _codes(table, "doc_type")
+    validation_by_type = {name: int(np.count_nonzero(flags & (types == code))) for code, name in enumerate(type_names)}
+    columns = {"position": table.column("position").to_numpy(), "copies": copies, "validation": flags,
+               "doc_type": table.column("doc_type").combine_chunks()}
+    write_routed(out, columns, table.column("partition").to_numpy().astype(np.int64), context.partitions)
+    write_json(stats_path, {"achieved_tokens": {k: v for k, v in achieved.items() if v}, "sampled_out": sampled_out,
+                            "training_copies": int(copies.sum()),
+                            "validation_by_type": {k: v for k, v in validation_by_type.items() if v}})
     return task_done()
 
 
