@@ -39,12 +39,12 @@ def build(work: Path, corpus: Path, tokenizer: Path, name: str, partition_docs: 
 
     sources = [(n, [corpus / f], t, w) for n, f, t, w in DEMO_SOURCES]
     config = write_config(work / f"{name}.toml", tokenizer, sources, eval_sets=[corpus / "evals" / "demo_mcq.jsonl"],
-                          output=work / name, seq_len=512, partition_docs=partition_docs)
+                          output=work / name, seq_len=512, partition_docs=partition_docs, keep_work=True)
     subprocess.run([str(Path(sys.executable).with_name("medtitan-data")), "build", "--config", str(config), "--quiet",
                     "--executor", "process", "--workers", str(os.cpu_count() or 1)], check=True, capture_output=True)
     found = memory_model.measured(work / name)
     found["partition_mb"] = memory_model.partition_mb(work / name)
-    found["partitions"] = json.loads((work / name / "work" / "ingest" / "DONE.json").read_text())["partitions"]
+    found["partitions"] = json.loads((work / name / "private" / "work" / "ingest" / "DONE.json").read_text())["partitions"]
     found["input_mb"] = json.loads((work / name / "report.json").read_text())["input_mb"]
     return found
 

@@ -90,7 +90,7 @@ def _patient_reference(doc: Doc, rng: random.Random, patient: Patient) -> None:
         doc.text(rng.choice(("The patient", "This patient", "Patient")))
 
 
-def _header_block(doc: Doc, rng: random.Random, patient: Patient, title: str, facility: str) -> None:
+def _header_block(doc: Doc, rng: random.Random, patient: Patient, title: str, facility: Phi) -> None:
     provider = phi.Person(rng)
     visit = phi.date(rng, patient.visit)
     if rng.random() < 0.5:
@@ -207,7 +207,7 @@ def clinical_note(rng: random.Random) -> tuple[Doc, dict]:
     presentation = rng.choice(vocab.ACUTE_PRESENTATIONS) if acute else None
     doc = Doc()
     _header_block(doc, rng, patient, f"{specialty} {rng.choice(('Clinic Note', 'Progress Note', 'Office Visit'))}",
-                  rng.choice(vocab.FACILITIES))
+                  Phi("HOSPITAL", rng.choice(vocab.FACILITIES)))
 
     doc.text("[HISTORY]\n")
     chronic = patient.condition_names()
@@ -299,7 +299,8 @@ def radiology_report(rng: random.Random) -> tuple[Doc, dict]:
     study = _fill_numbers(rng, study)
     doc = Doc()
     doc.fill("{facility}, Department of Radiology\nPatient: {name}    MRN: {mrn}    Exam date: {date}\n",
-             facility=rng.choice(vocab.FACILITIES), name=rng.choice((patient.person.full(), patient.person.last_first())),
+             facility=Phi("HOSPITAL", rng.choice(vocab.FACILITIES)),
+             name=rng.choice((patient.person.full(), patient.person.last_first())),
              mrn=phi.mrn(rng), date=phi.date(rng, patient.visit))
     doc.fill("EXAMINATION: {study}\nINDICATION: {age}-year-old {sex} with {indication}",
              study=study, age=patient.age(), sex=patient.sex,
@@ -368,7 +369,7 @@ def discharge_summary(rng: random.Random) -> tuple[Doc, dict]:
     doc.fill("DISCHARGE SUMMARY\n{facility}\nPatient name: {name}    MRN: {mrn}\n"
              "Admission date: {admitted}    Discharge date: {discharged}\n"
              "Attending: Dr. {attending}    Primary care: Dr. {pcp}\n\n",
-             facility=rng.choice(vocab.FACILITIES), name=patient.person.last_first(), mrn=phi.mrn(rng),
+             facility=Phi("HOSPITAL", rng.choice(vocab.FACILITIES)), name=patient.person.last_first(), mrn=phi.mrn(rng),
              admitted=phi.date(rng, discharge - dt.timedelta(days=length_of_stay)),
              discharged=phi.date(rng, discharge), attending=attending.full(), pcp=pcp.full())
     doc.text("[HISTORY]\n")

@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass
 
 # Ground-truth PHI types, as later de-identification must recognise them.
-PHI_TYPES = ("NAME", "MRN", "SSN", "PHONE", "FAX", "EMAIL", "ADDRESS", "DATE", "AGE")
+PHI_TYPES = ("NAME", "MRN", "SSN", "PHONE", "FAX", "EMAIL", "ADDRESS", "DATE", "AGE", "HOSPITAL")
 
 
 @dataclass(frozen=True)

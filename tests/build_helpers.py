@@ -44,9 +44,10 @@ def run_build(config: Path, *args: str, env: dict | None = None) -> subprocess.C
 
 
 def output_files(output: Path) -> dict[str, bytes]:
-    """Every output file but the resume state and the timings."""
+    """Every output file but the resume state (work/, private/work/) and the timings."""
     return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*"))
-            if p.is_file() and p.relative_to(output).parts[0] != "work" and p.name != "timing.json"}
+            if p.is_file() and p.relative_to(output).parts[0] != "work"
+            and p.relative_to(output).parts[:2] != ("private", "work") and p.name != "timing.json"}
 
 
 def read_megatron(prefix: Path) -> list[np.ndarray]:

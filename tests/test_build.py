@@ -23,7 +23,9 @@ from tests.conftest import read_jsonl
 @pytest.fixture(scope="module")
 def demo_build(demo_dir, demo_tokenizer_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("build")
-    config = demo_config(folder / "demo.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", workers=2)
+    # keep_work: a test below reads the tokenized partitions of work/filter.
+    config = demo_config(folder / "demo.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", workers=2,
+                         keep_work=True)
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     return folder / "build", result.stdout, config
@@ -213,9 +215,13 @@ def test_a_build_killed_mid_stage_resumes_to_identical_output(crash, demo_build,
     crashed = run_build(config, env={"MEDTITAN_BUILD_CRASH": crash})
     assert crashed.returncode == 75, crashed.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
+    # keep_work is false (the default), yet a failed build keeps its work to resume from.
+    assert (tmp_path / "out" / "work" / "state.json").exists()
+    assert (tmp_path / "out" / "private" / "work" / "ingest" / "DONE.json").exists()
     resumed = run_build(config)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(tmp_path / "out") == output_files(output)
+    assert not (tmp_path / "out" / "work").exists() and not (tmp_path / "out" / "private").exists()
 
 
 def test_a_build_killed_at_a_random_moment_resumes_to_identical_output(demo_build, demo_dir, demo_tokenizer_dir, tmp_path):

@@ -20,7 +20,8 @@ def notes_build(demo_tokenizer_dir, tmp_path_factory):
     evals = sorted(SHARED_DATA.glob("*_sample.jsonl"))
     config = write_config(folder / "notes.toml", demo_tokenizer_dir / "tokenizer.model",
                           [("notes", [SHARED_DATA / "clinical_notes.jsonl"], "clinical_notes", 1.0)],
-                          eval_sets=evals, seq_len=1024, partition_docs=1000, validation_tokens=50_000)
+                          eval_sets=evals, seq_len=1024, partition_docs=1000, validation_tokens=50_000,
+                          keep_work=True)  # a test reads work/dedup and work/filter
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     return folder / "build", result.stdout

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from medtitan import _core
-from medtitan.data.deid import (
+from medtitan.deid import (
     DeidResult,
     RuleBasedDeidentifier,
     format_score_table,
@@ -21,7 +21,7 @@ from medtitan.data.deid import (
 from tests.conftest import SHARED_DATA, needs_shared_data, read_jsonl
 
 SYNTH_SOURCE = "medtitan_synth"
-TYPES = ["NAME", "MRN", "SSN", "PHONE", "FAX", "EMAIL", "URL", "IP", "ADDRESS", "ZIP", "DATE", "AGE"]
+TYPES = ["NAME", "MRN", "SSN", "PHONE", "FAX", "EMAIL", "URL", "IP", "ADDRESS", "ZIP", "DATE", "AGE", "HOSPITAL", "LOCATION"]
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,8 @@ def test_one_pass_engine_equals_rule_by_rule_reference(demo_records, demo_result
     ("symptoms since 03/2019", "03/2019", "DATE"),
     ("returns on June 30 for labs", "June 30", "DATE"),
     ("DOB 2/7/1931", "2/7/1931", "DATE"),
+    ("She moved in 2015 and quit smoking in 1998.", "2015", "DATE"),
+    ("seen on 4/10, pain 3/10", "4/10", "DATE"),
     ("a 101 years old woman", "101", "AGE"),
     ("age 95, lives alone", "95", "AGE"),
     ("aged 91.", "91", "AGE"),
@@ -160,7 +162,6 @@ def test_formats_beyond_the_demo(text, phi, kind):
     "BP 120/80 mmHg, HR 72, pain 5/10, strength 5/5 in all extremities.",
     "metoprolol 0.5 mg PO BID and heparin 1,000 units IV; potassium 4.1, Hgb 13.2, INR 1.1.",
     "ICD-10 A00.1, S72.001A and E11.65; CPT 99213.",
-    "She moved in 2015 and quit smoking in 1998.",
     "Disc bulge at L4-L5 and C5-6; T7 and T8 compression.",
     "Seen at 10:30, meds at 14:00; ratio 1:2:3.",
     "Dr. appointment was rescheduled; the dr. on call agreed.",
@@ -211,7 +212,7 @@ def test_placeholder_types():
 # --- the plug-in loader ---------------------------------------------------------------------------
 
 PLUGIN = textwrap.dedent('''
-    from medtitan.data.deid import DeidResult
+    from medtitan.deid import DeidResult
 
     class Upper:
         """Replaces nothing; returns every text upper-cased (a visible stand-in engine)."""
@@ -248,7 +249,7 @@ def test_loader_builds_the_rule_engine_and_user_engines(plugin_module):
     ("my_deid_plugin:Missing", "has no attribute 'Missing'"),
     ("my_deid_plugin:not_an_engine", "no deidentify_batch"),
     ("my_deid_plugin:NoMethod", "no deidentify_batch"),
-    ("regexes", "expected 'rules' or 'package.module:attr'"),
+    ("regexes", "expected 'default', 'rules' or 'package.module:attr'"),
 ])
 def test_loader_errors_name_the_spec(plugin_module, spec, message):
     with pytest.raises(ValueError) as error:

@@ -57,13 +57,14 @@ def canary_corpus(folder: Path, copies: int = 30, seed: int = 7) -> tuple[Path, 
     return corpus, pairs_path
 
 
-def build_and_train(folder: Path, corpus: Path, tokenizer: Path, deid: bool, steps: int) -> Path:
+def build_and_train(folder: Path, corpus: Path, tokenizer: Path, deid: bool, steps: int,
+                    replace: str = "placeholder") -> Path:
     """Build shards (dedup off: the copies are the point) and train the debug model; returns
-    the final checkpoint."""
+    the final checkpoint. `replace`: the de-identifier's replacement mode."""
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder / "build.toml", tokenizer, [("canary", [corpus], "clinical_notes", 1.0)],
                           seq_len=SEQ_LEN, validation_tokens=2 * (SEQ_LEN + 1),
-                          extra=f"\n[deid]\nenabled = {str(deid).lower()}\nprobe_pairs = 100\n"
+                          extra=f"\n[deid]\nenabled = {str(deid).lower()}\nprobe_pairs = 100\nreplace = \"{replace}\"\n"
                                 "[filters]\nmin_tokens = 10\n[dedup]\nenabled = false\n")
     build = subprocess.run([str(Path(sys.executable).with_name("medtitan-data")), "build", "--config", str(config),
                             "--quiet"], capture_output=True, text=True, timeout=600)
@@ -87,7 +88,10 @@ def canary(tmp_path_factory, demo_tokenizer_dir):
     tokenizer = demo_tokenizer_dir / "tokenizer.model"
     leaky = build_and_train(folder / "no_deid", corpus, tokenizer, deid=False, steps=PROBE_STEPS)
     scrubbed = build_and_train(folder / "deid", corpus, tokenizer, deid=True, steps=PROBE_STEPS)
-    return {"pairs": pairs, "tokenizer": tokenizer, "leaky": leaky, "scrubbed": scrubbed, "folder": folder}
+    surrogates = build_and_train(folder / "surrogate", corpus, tokenizer, deid=True, steps=PROBE_STEPS,
+                                 replace="surrogate")
+    return {"pairs": pairs, "tokenizer": tokenizer, "leaky": leaky, "scrubbed": scrubbed, "surrogates": surrogates,
+            "folder": folder}
 
 
 PROBE_STEPS = 120
@@ -110,6 +114,9 @@ def test_the_probe_detects_memorized_secrets_and_de_identification_prevents_them
     assert leaky["sampled"]["leaked"] >= leaky["greedy"]["leaked"] - 2
     # With it, the secrets never reached the shards: nothing to reproduce.
     assert scrubbed["greedy"]["leaked"] == 0 and scrubbed["sampled"]["leaked"] == 0, scrubbed
+    # Surrogates in place of placeholders: realistic numbers and names reach the shards, never the real ones.
+    surrogates = run_probe(canary["surrogates"], canary["tokenizer"], canary["pairs"], tmp_path / "surrogates.json")
+    assert surrogates["greedy"]["leaked"] == 0 and surrogates["sampled"]["leaked"] == 0, surrogates
 
 
 def test_the_build_keeps_probe_pairs_from_its_de_identification(canary, tmp_path):

@@ -23,7 +23,8 @@ RAY = Path(sys.executable).with_name("ray")
 @pytest.fixture(scope="module")
 def local_build(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("local")
-    config = demo_config(folder / "demo.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model")
+    # keep_work: the tests read work/ (task stats, partitions, dedup removals) after the build.
+    config = demo_config(folder / "demo.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", keep_work=True)
     result = run_build(config)
     assert result.returncode == 0, result.stderr
     return config, folder / "build"
@@ -66,7 +67,7 @@ def test_a_ray_cluster_builds_the_demo_byte_identically(local_build, ray_cluster
     import json
 
     tasks = json.loads((tmp_path / "ray" / "work" / "tasks" / "dedup-map.json").read_text())
-    assert len(tasks) == json.loads((local / "work" / "ingest" / "DONE.json").read_text())["partitions"]
+    assert len(tasks) == json.loads((local / "private" / "work" / "ingest" / "DONE.json").read_text())["partitions"]
 
 
 def test_fresh_processes_build_the_demo_byte_identically(local_build, tmp_path):

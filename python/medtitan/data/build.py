@@ -2,7 +2,8 @@
 tokenized, mixed, packed, shuffled Megatron shards, with a report that accounts for every
 document.
 
-Stages and where their work lands (under OUTPUT/work/, the resume state):
+Stages and where their work lands (the resume state: OUTPUT/work/, and OUTPUT/private/work/ for
+ingest and deid, which see raw text; see private.py):
 
     ingest         read sources into partitions of `partition_docs` documents; bad records ->
                    quarantine with file, line and reason                        (driver, sequential)
@@ -23,6 +24,11 @@ is; a build that is killed and run again skips what is done and redoes the rest,
 byte-identical to an uninterrupted one. Partitions depend on input order only, and each task is
 a pure function of its inputs and the config, so neither the executor nor the number of workers
 changes the output. Memory per task and for the driver: memory_model.py.
+
+Raw text rests only in OUTPUT/private/ (0700; never in the manifest): the released quarantine
+names each bad record by file, line, reason and the sha256 of its line, not its text. A build
+that succeeds deletes its work copies unless `[build] keep_work = true`; a failed or killed one
+keeps them to resume from.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from medtitan.data.build_tasks import TASKS, TaskContext, contamination_index, d
 from medtitan.data.executors import LocalExecutor, make_executor
 from medtitan.data.mix_tasks import TASKS as MIX_TASKS
 from medtitan.data.mix_tasks import mix_start
+from medtitan.data.private import PRIVATE_FOLDER, PRIVATE_STAGES, PROBE_PAIRS_FILE, UNLISTED_RELEASED, WORK_FOLDER
 from medtitan.data.routing import peak_rss_mb
 from medtitan.data.shards import DOC_TYPES_FILE, sha256_of
 from medtitan.data.workspace import (STAGES, StageCounts, Workspace, crash_point, read_jsonl, stable_hash,
@@ -52,6 +59,8 @@ from medtitan.tokenizer import Tokenizer
 
 FORMAT_VERSION = 1
 ALL_TASKS = TASKS | MIX_TASKS
+# What the released quarantine.jsonl keeps of each bad record (plus the sha256 of its line).
+RELEASED_QUARANTINE_KEYS = ("source", "path", "line", "reason")
 
 
 class Builder:
@@ -103,6 +112,11 @@ class Builder:
         if stop_after:
             return results
         report = self._finish(results, time.perf_counter() - started)
+        if not self.config.build.keep_work:
+            # Only now, after success: a failed or killed build keeps its work to resume from.
+            self.work.remove()
+            self.log(f"removed the work copies ({self.work.root}, {self.work.private_root}); "
+                     "[build] keep_work = true keeps them")
         return report
 
     def task_counts(self) -> dict[str, int]:
@@ -152,10 +166,16 @@ class Builder:
         state = self.work.root / "state.json"
         if state.exists() and json.loads(state.read_text()) != fingerprint:
             self.log(f"{self.work.root}: config, tokenizer or inputs changed since the last run; starting over")
-            shutil.rmtree(self.work.root)
+            state.unlink()
         if not state.exists():
+            # No fingerprint: whatever work is left (a removal cut short) is not resumable.
+            self.work.remove()
             self.work.root.mkdir(parents=True, exist_ok=True)
             write_json(state, fingerprint)
+        for name in PRIVATE_STAGES:
+            legacy = self.work.root / name  # where builds before OUTPUT/private/work kept raw text
+            if legacy.exists():
+                shutil.rmtree(legacy)
 
     # --- ingest -------------------------------------------------------------------------
 
@@ -193,13 +213,14 @@ class Builder:
                     if len(buffer) >= self.config.build.partition_docs:
                         flush()
                 for item in report.quarantined:
-                    quarantined.append({"source": source.name, **item.to_json()})
+                    quarantined.append({"source": source.name, **item.to_json(include_raw=True)})
                 counts.kept += report.documents
                 counts.quarantined += len(report.quarantined)
                 blank_lines += report.blank_lines
                 self.log(f"ingest: {path} -> {report.documents:,} documents, {len(report.quarantined)} quarantined")
         flush()
         counts.into = counts.kept + counts.quarantined
+        # With the raw lines' start: private (the stage folder is); _finish releases the rest.
         write_jsonl(stage / "quarantine.jsonl", quarantined)
         reasons = Counter(q["reason"].split(":")[0] for q in quarantined)
         return counts.to_json({f"quarantined: {k}": v for k, v in reasons.items()}, partitions=partition,
@@ -231,9 +252,9 @@ class Builder:
     def _stage_deid(self, results) -> dict:
         partitions = range(results["ingest"]["partitions"])
         if self.config.deid.enabled:
-            from medtitan.data.deid import load_deidentifier
+            from medtitan.data.build_tasks import deidentifier_for
 
-            load_deidentifier(self.config.deid.engine)  # a bad engine fails here, before any task
+            deidentifier_for(self.config)  # a bad engine or model fails here, before any task
         self._run_tasks("deid", partitions)
         counts = StageCounts()
         spans: Counter = Counter()
@@ -512,13 +533,18 @@ class Builder:
         removed += [{k: r[k] for k in ("n", "source", "id", "reason")} | {"detail": f"{r['eval_id']} ({r['overlap']:.0%})"} for r in audit]
         removed.sort(key=lambda r: r["n"])
         write_jsonl(self.output / "removed.jsonl", removed)
-        write_jsonl(self.output / "quarantine.jsonl", read_jsonl(quarantine))
+        # Released: where each bad record is and why, and its line's hash, never its text.
+        write_jsonl(self.output / "quarantine.jsonl",
+                    [{k: q.get(k) for k in RELEASED_QUARANTINE_KEYS} | {"sha256": q.get("sha256") or None}
+                     for q in read_jsonl(quarantine)])
         write_jsonl(self.output / "decontamination_audit.jsonl", audit)
         probes = self.work.stage("deid") / "probe_pairs.jsonl"
         if self.config.deid.probe_pairs > 0 and probes.exists():
-            # Real PHI: under private/, outside the manifest's file list, never in a release.
-            write_jsonl(self.output / "private" / "phi_probe_pairs.jsonl",
-                         [{k: v for k, v in r.items() if k != "order"} for r in read_jsonl(probes)])
+            # Real PHI: under private/ (0700, the file 0600), outside the manifest, never released.
+            write_jsonl(self.work.private_folder() / PROBE_PAIRS_FILE,
+                        [{k: v for k, v in r.items() if k != "order"} for r in read_jsonl(probes)])
+        elif (self.work.private / PROBE_PAIRS_FILE).exists():
+            (self.work.private / PROBE_PAIRS_FILE).unlink()  # an earlier build's: not asked for now
 
         stages = {name: {k: v for k, v in results[name].items() if k in ("in", "kept", "removed", "quarantined", "reasons")}
                   for name in ("ingest", "deid", "filter", "dedup", "decontaminate", "mix")}
@@ -554,7 +580,7 @@ class Builder:
         files = {}
         for path in sorted(self.output.rglob("*")):
             relative = path.relative_to(self.output)
-            if path.is_file() and relative.parts[0] not in ("work", "private") and path.name not in ("manifest.json", "timing.json"):
+            if path.is_file() and relative.parts[0] not in (WORK_FOLDER, PRIVATE_FOLDER) and path.name not in UNLISTED_RELEASED:
                 files[str(relative)] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
         manifest = {
             "format_version": FORMAT_VERSION,

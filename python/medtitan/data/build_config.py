@@ -38,12 +38,25 @@ class BuildSection:
     max_doc_bytes: int = 16 * 1024 * 1024  # larger records are quarantined, not loaded downstream
     shard_bytes: int = 1024 * 1024 * 1024  # cap on each .bin file
     workers: int | None = None  # threads for the Rust stages; None: all cores. Never changes output.
+    # Keep the work copies (OUTPUT/work, OUTPUT/private/work: the resume state, raw text in the
+    # private part) after a build succeeds. false: a successful build deletes them; a failed or
+    # killed one always keeps them to resume from. Never changes the output.
+    keep_work: bool = False
 
 
 @dataclass
 class DeidSection:
     enabled: bool = True
-    engine: str = "rules"  # "rules" (the Rust engine) or "package.module:attr"
+    # "default": the Rust rules + lexicons + the learned name/location tagger; "rules": the rules
+    # alone; or "package.module:attr" (any object with deidentify_batch(texts)).
+    engine: str = "default"
+    # The tagger model of the "default" engine: a file written by `medtitan-data train-deid`
+    # (relative to this config's folder), or None for the one shipped in the package.
+    model: str | None = None
+    # "placeholder": [NAME], [DATE], ...; "surrogate": realistic made-up values, the same name
+    # replaced by the same surrogate within a document and dates shifted by one per-document
+    # offset (intervals survive). Seeded by build.seed.
+    replace: str = "placeholder"
     # Keep up to this many (prefix, secret) pairs of scrubbed PHI, a seeded sample, in
     # OUTPUT/private/phi_probe_pairs.jsonl for `medtitan eval phi-probe`. The file holds real
     # PHI: keep it with the raw data, never ship it. 0: none.
@@ -137,11 +150,12 @@ class BuildConfig:
         return files
 
     def to_json(self) -> dict:
-        """Everything that decides the output's content (workers and the output folder itself
-        excluded: they never change it)."""
+        """Everything that decides the output's content (workers, keep_work and the output
+        folder itself excluded: they never change it)."""
         build = asdict(self.build)
         build.pop("workers")
         build.pop("output")
+        build.pop("keep_work")
         return {"build": build, "sources": [asdict(s) for s in self.sources], "deid": asdict(self.deid),
                 "filters": asdict(self.filters), "dedup": asdict(self.dedup),
                 "decontamination": asdict(self.decontamination)}
@@ -205,6 +219,8 @@ def _validate(config: BuildConfig) -> None:
         (b.shard_bytes > 0, "build.shard_bytes must be positive"),
         (b.total_tokens is None or b.total_tokens > 0, "build.total_tokens must be positive"),
         (b.workers is None or b.workers > 0, "build.workers must be positive"),
+        (isinstance(b.keep_work, bool), "build.keep_work must be true or false"),
+        (config.deid.replace in ("placeholder", "surrogate"), "deid.replace must be \"placeholder\" or \"surrogate\""),
         (all(s.weight > 0 for s in config.sources), "every source weight must be positive"),
         (0 < config.dedup.threshold <= 1, "dedup.threshold must be in (0, 1]"),
         (config.dedup.num_perm > 0 and config.dedup.ngram > 0, "dedup.num_perm and dedup.ngram must be positive"),

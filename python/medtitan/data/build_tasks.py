@@ -45,10 +45,18 @@ def _tokenizer(path: str):
 
 
 @lru_cache(maxsize=4)
-def _deidentifier(engine: str):
-    from medtitan.data.deid import load_deidentifier
+def _deidentifier(engine: str, model: str | None, replace: str, seed: int):
+    from medtitan.deid import load_deidentifier
 
-    return load_deidentifier(engine)
+    return load_deidentifier(engine, model=model, replace=replace, seed=seed)
+
+
+def deidentifier_for(config: BuildConfig):
+    """The engine `[deid]` asks for (engine, model, replace), seeded by build.seed; one per
+    process."""
+    settings = config.deid
+    model = str(config.resolve(settings.model)) if settings.model else None
+    return _deidentifier(settings.engine, model, settings.replace, config.build.seed)
 
 
 def _npz_bytes(**arrays) -> bytes:
@@ -91,7 +99,7 @@ def deid_task(context: TaskContext, partition: int) -> dict:
     changed = 0
     probes: list[dict] = []
     if config.deid.enabled:
-        for row, result in zip(rows, _deidentifier(config.deid.engine).deidentify_batch([r["text"] for r in rows])):
+        for row, result in zip(rows, deidentifier_for(config).deidentify_batch([r["text"] for r in rows])):
             if result.spans:
                 changed += 1
                 spans.update(kind for _, _, kind in result.spans)

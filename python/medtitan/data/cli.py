@@ -141,6 +141,15 @@ def _build_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_deid(args: argparse.Namespace) -> int:
+    from medtitan.deid.train import TrainDeidConfig, train_deid_model
+
+    config = TrainDeidConfig(seed=args.seed, epochs=args.epochs, buckets=args.buckets, dev_fraction=args.dev_fraction,
+                             copies=args.copies)
+    train_deid_model(args.corpus, args.output, config, num_threads=args.workers, progress=not args.quiet)
+    return 0
+
+
 def _inspect(args: argparse.Namespace) -> int:
     from medtitan.data.report import format_manifest_summary
     from medtitan.data.shards import verify
@@ -151,7 +160,10 @@ def _inspect(args: argparse.Namespace) -> int:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     print(format_manifest_summary(manifest))
     if args.verify:
-        problems = verify(args.output)
+        from medtitan.data.private import at_rest_problems
+
+        # Checksums and counts, then raw text at rest: none outside a private folder kept 0700.
+        problems = verify(args.output) + at_rest_problems(args.output)
         for problem in problems:
             print(f"  FAILED {problem}")
         print(f"verify: {len(manifest['files'])} files checked, {len(problems)} problems")
@@ -201,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     fert.add_argument("--json", type=Path, help="also write the full report here")
     fert.set_defaults(run=_fertility)
 
+    from medtitan.deid.cli import add_deid_commands  # `deid` and `deid-score`, beside the de-identifier
+
+    add_deid_commands(commands)
+
     build = commands.add_parser("build", help="raw sources -> de-identified, deduplicated, decontaminated, packed shards")
     build.add_argument("--config", required=True, type=Path, help="build TOML (see data_configs/demo.toml)")
     build.add_argument("--output", help="output folder (overrides build.output)")
@@ -230,8 +246,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="summary of a build output; --verify checks every checksum")
     inspect.add_argument("output", type=Path, help="a build output folder (holding manifest.json)")
-    inspect.add_argument("--verify", action="store_true", help="recompute sha256 of every file and count samples")
+    inspect.add_argument("--verify", action="store_true",
+                         help="recompute sha256 of every file and count samples; fail if raw text (quarantined lines, "
+                              "raw work copies, unlisted files) sits outside OUTPUT/private/ or that folder is wider "
+                              "than 0700/0600")
     inspect.set_defaults(run=_inspect)
+    deid_train = commands.add_parser("train-deid", help="train the de-identifier's name/place tagger on surrogate PHI "
+                                                        "planted into real clinical text")
+    deid_train.add_argument("--corpus", nargs="+", required=True, help="JSONL files of real clinical text")
+    deid_train.add_argument("--output", required=True, type=Path, help="MODEL.bin (MODEL.bin.json is written next to it)")
+    deid_train.add_argument("--seed", type=int, default=0, help="same corpus, lexicons and seed: the same model bytes")
+    deid_train.add_argument("--epochs", type=int, default=8)
+    deid_train.add_argument("--buckets", type=int, default=1 << 18, help="feature hash buckets, a power of two")
+    deid_train.add_argument("--copies", type=int, default=2, help="planted copies of each training document")
+    deid_train.add_argument("--dev-fraction", type=float, default=0.1, help="duplicate families held out for the dev table")
+    deid_train.add_argument("--workers", type=int, help="threads for the parallel steps (never changes the model)")
+    deid_train.add_argument("--quiet", action="store_true", help="no progress bar")
+    deid_train.set_defaults(run=_train_deid)
     return parser
 
 

@@ -1,14 +1,15 @@
 """Reading JSONL corpora (plain, .gz, .zst) without losing a record silently.
 
 Every line of a file comes out as exactly one of: a `Record` (a JSON object with a string text
-field) or a `Quarantined` (where it was, why it was rejected, and the start of the raw line).
-Blank lines are counted, not returned. A file that cannot be opened or decompressed raises
-`CorpusReadError` naming the file and the line reached.
+field) or a `Quarantined` (where it was, why it was rejected, the start of the raw line and the
+sha256 of the whole line). Blank lines are counted, not returned. A file that cannot be opened
+or decompressed raises `CorpusReadError` naming the file and the line reached.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -40,9 +41,13 @@ class Quarantined:
     line: int
     reason: str
     raw: str
+    sha256: str = ""  # of the whole raw line (without its line break); "" when there is no line
 
-    def to_json(self) -> dict:
-        return {"path": self.path, "line": self.line, "reason": self.reason, "raw": self.raw}
+    def to_json(self, include_raw: bool = False) -> dict:
+        """Where, why and the line's hash; the raw start only with `include_raw` (it may hold PHI:
+        only the build's private folder keeps it, never a report that ships)."""
+        entry = {"path": self.path, "line": self.line, "reason": self.reason, "sha256": self.sha256}
+        return entry | {"raw": self.raw} if include_raw else entry
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
@@ -59,29 +64,33 @@ def _preview(raw: bytes) -> str:
     return raw[:RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
 
 
+def _quarantined(raw: bytes, path: str, line: int, reason: str) -> Quarantined:
+    # The hash identifies the line without its text (what a release may carry, see
+    # medtitan/data/private.py); the preview is raw text, for private use only.
+    return Quarantined(path, line, reason, _preview(raw), hashlib.sha256(raw).hexdigest())
+
+
 def classify_line(
     raw: bytes, path: str, line: int, text_field: str, max_record_bytes: int
 ) -> Record | Quarantined:
     """Turn one raw line into a Record or a Quarantined with the reason."""
     if len(raw) > max_record_bytes:
-        return Quarantined(path, line, f"record of {len(raw):,} bytes exceeds the {max_record_bytes:,}-byte limit",
-                           _preview(raw))
+        return _quarantined(raw, path, line, f"record of {len(raw):,} bytes exceeds the {max_record_bytes:,}-byte limit")
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return Quarantined(path, line, f"invalid UTF-8 at byte {error.start}", _preview(raw))
+        return _quarantined(raw, path, line, f"invalid UTF-8 at byte {error.start}")
     try:
         data = json.loads(decoded)
     except json.JSONDecodeError as error:
-        return Quarantined(path, line, f"malformed JSON: {error.msg} at column {error.colno}", _preview(raw))
+        return _quarantined(raw, path, line, f"malformed JSON: {error.msg} at column {error.colno}")
     if not isinstance(data, dict):
-        return Quarantined(path, line, f"not a JSON object (a {type(data).__name__})", _preview(raw))
+        return _quarantined(raw, path, line, f"not a JSON object (a {type(data).__name__})")
     if text_field not in data:
-        return Quarantined(path, line, f"missing text field {text_field!r}", _preview(raw))
+        return _quarantined(raw, path, line, f"missing text field {text_field!r}")
     text = data[text_field]
     if not isinstance(text, str):
-        return Quarantined(path, line, f"text field {text_field!r} is a {type(text).__name__}, not a string",
-                           _preview(raw))
+        return _quarantined(raw, path, line, f"text field {text_field!r} is a {type(text).__name__}, not a string")
     return Record(path, line, data, text)
 
 

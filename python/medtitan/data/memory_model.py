@@ -39,7 +39,9 @@ PAIR_BYTES = 400  # one confirmed pair in the driver's union-find (Python tuples
 
 def partition_mb(output: str | Path) -> float:
     """Size of the largest ingest partition of a build, in MB."""
-    parts = list((Path(output) / "work" / "ingest").glob("part-*.jsonl"))
+    from medtitan.data.workspace import Workspace
+
+    parts = list(Workspace(Path(output)).folder("ingest").glob("part-*.jsonl"))  # needs [build] keep_work
     return max((p.stat().st_size for p in parts), default=0) / 2**20
 
 
