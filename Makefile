@@ -69,6 +69,8 @@ bench: setup
 	$(PY) benchmarks/tokenizer.py
 	$(PY) benchmarks/build.py
 	$(PY) benchmarks/build_memory.py
+	$(PY) benchmarks/deid.py
+	$(PY) benchmarks/deid_quality.py
 
 clean:
 	rm -rf $(VENV) target out

@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 from common import SHARED, best_seconds, demo_corpus_dir  # (benchmarks/ is on sys.path)
-
 from medtitan.data.workspace import read_jsonl, write_jsonl
 from medtitan.deid import load_deidentifier
 
@@ -48,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     source = args.input or next(demo_corpus_dir().glob("*.jsonl"))
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     megabytes = source.stat().st_size / 1e6
     texts = [row["text"] for row in read_jsonl(source)]
     print(f"input: {source} ({len(texts):,} documents, {megabytes:.2f} MB), 1 CPU, best of {args.repeat}")

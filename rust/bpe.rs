@@ -21,11 +21,11 @@
 use crate::normalizer::{utf8_char_len, Normalizer, PrefixMatcher, SPACE_SYMBOL};
 use crate::sp_model::{parse_model, ModelPiece, PieceType, MODEL_TYPE_BPE};
 use rustc_hash::FxHashMap;
-use xxhash_rust::xxh3::xxh3_64;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use xxhash_rust::xxh3::xxh3_64;
 
 const NONE: u32 = u32::MAX;
 /// Segments longer than this (bytes) are encoded but not memoized.
@@ -113,10 +113,7 @@ impl PartialOrd for Candidate {
 impl Ord for Candidate {
     /// BinaryHeap pops the greatest: the highest score, then the leftmost pair.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.score
-            .partial_cmp(&other.score)
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| other.left.cmp(&self.left))
+        self.score.partial_cmp(&other.score).unwrap_or(Ordering::Equal).then_with(|| other.left.cmp(&self.left))
     }
 }
 
@@ -252,7 +249,8 @@ impl SentencePieceBpe {
         let mut merges = FxHashMap::default();
         for (piece, &id) in &normal_ids {
             for (split, _) in piece.char_indices().skip(1) {
-                if let (Some(&left), Some(&right)) = (normal_ids.get(&piece[..split]), normal_ids.get(&piece[split..])) {
+                if let (Some(&left), Some(&right)) = (normal_ids.get(&piece[..split]), normal_ids.get(&piece[split..]))
+                {
                     merges.insert(pair_key(left, right), id);
                 }
             }
@@ -263,7 +261,8 @@ impl SentencePieceBpe {
             .collect();
 
         let matcher = PrefixMatcher::new(user_defined.iter().copied());
-        let normalizer = Normalizer::new(&model.normalizer, model.trainer.treat_whitespace_as_suffix, Some(matcher.clone()))?;
+        let normalizer =
+            Normalizer::new(&model.normalizer, model.trainer.treat_whitespace_as_suffix, Some(matcher.clone()))?;
         let denormalizer = match &model.denormalizer {
             Some(spec) if !spec.precompiled_charsmap.is_empty() => Some(Normalizer::new(spec, false, None)?),
             _ => None,
@@ -316,11 +315,7 @@ impl SentencePieceBpe {
 
     /// sentencepiece's PieceToId: reserved pieces first, then normal ones, else <unk>.
     pub fn piece_to_id(&self, piece: &str) -> u32 {
-        self.reserved_ids
-            .get(piece)
-            .or_else(|| self.normal_ids.get(piece))
-            .copied()
-            .unwrap_or(self.unk_id)
+        self.reserved_ids.get(piece).or_else(|| self.normal_ids.get(piece)).copied().unwrap_or(self.unk_id)
     }
 
     /// Whether segments are encoded independently (the fast, memoized path).

@@ -73,7 +73,13 @@ impl ContaminationIndex {
     /// For each text, the samples of which it holds more than `threshold` of the n-grams:
     /// a list of (sample index, overlap fraction).
     #[pyo3(signature = (texts, threshold = 0.7, num_threads = None))]
-    fn scan_batch(&self, py: Python<'_>, texts: Vec<PyBackedStr>, threshold: f64, num_threads: Option<usize>) -> PyResult<Vec<Vec<(u32, f64)>>> {
+    fn scan_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        threshold: f64,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<Vec<(u32, f64)>>> {
         if !(0.0..1.0).contains(&threshold) {
             return Err(PyValueError::new_err(format!("threshold must be in [0, 1), got {threshold}")));
         }
@@ -128,8 +134,12 @@ impl SampleWriter {
         py.detach(|| -> PyResult<()> {
             let mut samples = Vec::new();
             for &doc in &order {
-                let doc = usize::try_from(doc).ok().filter(|&d| d + 1 < offsets.len())
-                    .ok_or_else(|| PyValueError::new_err(format!("document index {doc} outside 0..{}", offsets.len().saturating_sub(1))))?;
+                let doc = usize::try_from(doc).ok().filter(|&d| d + 1 < offsets.len()).ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "document index {doc} outside 0..{}",
+                        offsets.len().saturating_sub(1)
+                    ))
+                })?;
                 let (start, end) = (offsets[doc], offsets[doc + 1]);
                 if start < 0 || end < start || end as usize > ids.len() {
                     return Err(PyValueError::new_err(format!("offsets {start}..{end} outside the {} ids", ids.len())));
@@ -180,7 +190,9 @@ fn write_shards<'py>(
         let length = file.metadata().map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?.len() as usize;
         let sample_bytes = sample_len * 4;
         if length % sample_bytes != 0 {
-            return Err(PyValueError::new_err(format!("{shown}: {length} bytes is not a whole number of {sample_len}-token samples")));
+            return Err(PyValueError::new_err(format!(
+                "{shown}: {length} bytes is not a whole number of {sample_len}-token samples"
+            )));
         }
         let count = length / sample_bytes;
         // One sample at a time, read at its offset (pread, shared by the threads): memory stays
@@ -196,11 +208,13 @@ fn write_shards<'py>(
         let token_type = TokenType::for_vocab(vocab_size);
         let chunks: Vec<&[u64]> = order.chunks(samples_per_shard).collect();
         let mut infos = Vec::with_capacity(chunks.len().max(1));
-        let mut shard_prefixes: Vec<PathBuf> = (0..chunks.len().max(1)).map(|k| {
-            let mut name = prefix.as_os_str().to_owned();
-            name.push(format!("-{k:05}"));
-            PathBuf::from(name)
-        }).collect();
+        let mut shard_prefixes: Vec<PathBuf> = (0..chunks.len().max(1))
+            .map(|k| {
+                let mut name = prefix.as_os_str().to_owned();
+                name.push(format!("-{k:05}"));
+                PathBuf::from(name)
+            })
+            .collect();
         if chunks.is_empty() {
             // An empty split still gets one (empty) shard, so readers find a valid dataset.
             let info = write_shard(&shard_prefixes.remove(0), std::iter::empty::<Vec<u32>>(), sample_len, token_type)

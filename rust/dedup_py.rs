@@ -130,11 +130,12 @@ fn near_duplicate_clusters<'py>(
     check_ngram(ngram)?;
     let (bands, rows) = lsh::choose_bands(num_perm, threshold, min_probability).map_err(PyValueError::new_err)?;
     let params = ClusterParams { num_perm, ngram, threshold, bands, rows, seed };
-    let found = py.detach(|| {
-        let views: Vec<&str> = texts.iter().map(|t| &**t).collect();
-        with_threads(num_threads, || lsh::near_duplicate_clusters(&views, &params))
-    })?
-    .map_err(PyValueError::new_err)?;
+    let found = py
+        .detach(|| {
+            let views: Vec<&str> = texts.iter().map(|t| &**t).collect();
+            with_threads(num_threads, || lsh::near_duplicate_clusters(&views, &params))
+        })?
+        .map_err(PyValueError::new_err)?;
     let stats = PyDict::new(py);
     stats.set_item("documents", found.stats.documents)?;
     stats.set_item("candidate_pairs", found.stats.candidate_pairs)?;
@@ -211,12 +212,16 @@ fn jaccard_pairs<'py>(
                 for &i in wanted {
                     needed[i] = true;
                 }
-                texts.par_iter().zip(needed.par_iter())
+                texts
+                    .par_iter()
+                    .zip(needed.par_iter())
                     .map(|(text, &need)| if need { shingle_set(text, ngram) } else { Vec::new() })
                     .collect()
             };
             let (left_sets, right_sets) = (sets_of(&left, &left_index), sets_of(&right, &right_index));
-            left_index.par_iter().zip(right_index.par_iter())
+            left_index
+                .par_iter()
+                .zip(right_index.par_iter())
                 .map(|(&i, &j)| jaccard(&left_sets[i], &right_sets[j]))
                 .collect::<Vec<f64>>()
         })

@@ -55,17 +55,22 @@ fn deidentify(py: Python<'_>, text: PyBackedStr, surrogate_seed: Option<u64>) ->
 /// `surrogate_seed`: realistic surrogates seeded by it instead of placeholders.
 #[pyfunction]
 #[pyo3(signature = (texts, num_threads = None, surrogate_seed = None))]
-fn deidentify_batch(py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>, surrogate_seed: Option<u64>) -> PyResult<Vec<PyDeidentified>> {
-    py.detach(|| with_threads(num_threads, || texts.par_iter().with_min_len(4).map(|t| run_one(t, surrogate_seed)).collect()))
+fn deidentify_batch(
+    py: Python<'_>,
+    texts: Vec<PyBackedStr>,
+    num_threads: Option<usize>,
+    surrogate_seed: Option<u64>,
+) -> PyResult<Vec<PyDeidentified>> {
+    py.detach(|| {
+        with_threads(num_threads, || texts.par_iter().with_min_len(4).map(|t| run_one(t, surrogate_seed)).collect())
+    })
 }
 
 /// Spans of the reference engine (every rule run on its own, then resolved), in character
 /// offsets: what tests compare the one-pass engine against.
 #[pyfunction]
 fn _deid_spans_rule_by_rule(py: Python<'_>, text: PyBackedStr) -> Vec<(usize, usize, &'static str)> {
-    py.detach(|| {
-        py_spans(&text, &deid::detect_rule_by_rule(&text))
-    })
+    py.detach(|| py_spans(&text, &deid::detect_rule_by_rule(&text)))
 }
 
 /// The placeholder types, e.g. "NAME" for "[NAME]".
@@ -123,7 +128,13 @@ impl DeidEngine {
     /// the original texts, on `num_threads` threads (default: all cores), without the GIL.
     /// `surrogate_seed`: surrogates from the lexicons seeded by it instead of placeholders.
     #[pyo3(signature = (texts, num_threads = None, surrogate_seed = None))]
-    fn deidentify_batch(&self, py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>, surrogate_seed: Option<u64>) -> PyResult<Vec<PyDeidentified>> {
+    fn deidentify_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        num_threads: Option<usize>,
+        surrogate_seed: Option<u64>,
+    ) -> PyResult<Vec<PyDeidentified>> {
         let replacement = replacement(surrogate_seed);
         py.detach(|| {
             with_threads(num_threads, || {
@@ -142,8 +153,17 @@ impl DeidEngine {
 
     /// The spans alone: [[(start, end, type)]] in character offsets.
     #[pyo3(signature = (texts, num_threads = None))]
-    fn detect_batch(&self, py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>) -> PyResult<Vec<PySpans>> {
-        py.detach(|| with_threads(num_threads, || texts.par_iter().with_min_len(4).map(|t| py_spans(t, &self.engine.detect(t))).collect()))
+    fn detect_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<PySpans>> {
+        py.detach(|| {
+            with_threads(num_threads, || {
+                texts.par_iter().with_min_len(4).map(|t| py_spans(t, &self.engine.detect(t))).collect()
+            })
+        })
     }
 }
 
@@ -177,7 +197,11 @@ fn corpus_counts<'t>(texts: impl IntoParallelIterator<Item = &'t PyBackedStr>) -
 /// list entry equal to them is more likely the ordinary word (sorted, normalized lowercase).
 #[pyfunction]
 #[pyo3(signature = (texts, num_threads = None))]
-fn deid_corpus_stop_words(py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>) -> PyResult<Vec<String>> {
+fn deid_corpus_stop_words(
+    py: Python<'_>,
+    texts: Vec<PyBackedStr>,
+    num_threads: Option<usize>,
+) -> PyResult<Vec<String>> {
     py.detach(|| with_threads(num_threads, || Vocabulary::stop_words(&corpus_counts(&texts[..]))))
 }
 
@@ -217,7 +241,11 @@ fn train_deid_tagger<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let corpus_folds = corpus_folds.unwrap_or_else(|| vec![0; corpus.len()]);
     if corpus_folds.len() != corpus.len() {
-        return Err(PyValueError::new_err(format!("corpus_folds has {} entries for {} corpus texts", corpus_folds.len(), corpus.len())));
+        return Err(PyValueError::new_err(format!(
+            "corpus_folds has {} entries for {} corpus texts",
+            corpus_folds.len(),
+            corpus.len()
+        )));
     }
     let folds = corpus_folds.iter().max().map_or(1, |m| m + 1);
     if folds > 64 {
@@ -226,14 +254,19 @@ fn train_deid_tagger<'py>(
     let mut converted = Vec::with_capacity(examples.len());
     for (i, (text, spans, source)) in examples.into_iter().enumerate() {
         if source >= corpus.len() {
-            return Err(PyValueError::new_err(format!("example {i}: source {source} is not a corpus index (corpus of {})", corpus.len())));
+            return Err(PyValueError::new_err(format!(
+                "example {i}: source {source} is not a corpus index (corpus of {})",
+                corpus.len()
+            )));
         }
         let offsets = byte_offsets(&text);
         let chars = offsets.as_ref().map_or(text.len(), |o| o.len() - 1);
         let mut out = Vec::with_capacity(spans.len());
         for (start, end, label) in spans {
             if start > end || end > chars {
-                return Err(PyValueError::new_err(format!("example {i}: span ({start}, {end}) is outside the text ({chars} characters)")));
+                return Err(PyValueError::new_err(format!(
+                    "example {i}: span ({start}, {end}) is outside the text ({chars} characters)"
+                )));
             }
             let kind = match label.as_deref() {
                 None => None,
@@ -250,7 +283,9 @@ fn train_deid_tagger<'py>(
     let bytes = py.detach(|| -> Result<Vec<u8>, String> {
         let lexicon = Lexicon::new(&lexicons)?;
         let per_fold: Vec<WordCounts> = with_threads(num_threads, || {
-            (0..folds).map(|k| corpus_counts(corpus.par_iter().zip(&corpus_folds).filter(|(_, f)| **f == k).map(|(t, _)| t))).collect()
+            (0..folds)
+                .map(|k| corpus_counts(corpus.par_iter().zip(&corpus_folds).filter(|(_, f)| **f == k).map(|(t, _)| t)))
+                .collect()
         })
         .map_err(|e| e.to_string())?;
         let all = per_fold.iter().fold(WordCounts::default(), add_counts);
@@ -259,7 +294,11 @@ fn train_deid_tagger<'py>(
         } else {
             (0..folds)
                 .map(|k| {
-                    let others = per_fold.iter().enumerate().filter(|(j, _)| *j != k).fold(WordCounts::default(), |a, (_, c)| add_counts(a, c));
+                    let others = per_fold
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != k)
+                        .fold(WordCounts::default(), |a, (_, c)| add_counts(a, c));
                     Vocabulary::from_counts(&others)
                 })
                 .collect()
@@ -275,7 +314,8 @@ fn train_deid_tagger<'py>(
                 }
             })
         };
-        model::train(&converted, &fold_vocabs, Vocabulary::from_counts(&all), &lexicon, &config, &mut report).map(|m| m.to_bytes())
+        model::train(&converted, &fold_vocabs, Vocabulary::from_counts(&all), &lexicon, &config, &mut report)
+            .map(|m| m.to_bytes())
     });
     if let Some(error) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(error);

@@ -49,8 +49,7 @@ pub fn pairs_at_or_above(sets: &[Vec<u64>], threshold: f64) -> Vec<(usize, usize
                 .take_while(move |&&large| small_len >= threshold * sets[large].len() as f64)
                 .filter_map(move |&large| {
                     let similarity = jaccard(&sets[small], &sets[large]);
-                    (similarity >= threshold)
-                        .then(|| (small.min(large), small.max(large), similarity))
+                    (similarity >= threshold).then(|| (small.min(large), small.max(large), similarity))
                 })
         })
         .collect();

@@ -2,7 +2,10 @@
 //! checks its arguments, releases the GIL around the real work, and calls one module.
 
 pub mod bpe;
+mod data_py;
+mod dedup_py;
 pub mod deid;
+mod deid_py;
 pub mod filters;
 pub mod jaccard;
 pub mod lsh;
@@ -10,14 +13,11 @@ pub mod minhash;
 pub mod ngrams;
 pub mod normalizer;
 pub mod pack;
+mod py_threads;
 pub mod shards;
 pub mod shingles;
 pub mod shuffle;
 pub mod sp_model;
-mod data_py;
-mod dedup_py;
-mod deid_py;
-mod py_threads;
 mod tokenizer_py;
 
 use pyo3::exceptions::PyValueError;
@@ -56,10 +56,7 @@ fn py_shingle_set(text: &str, ngram: usize) -> PyResult<Vec<u64>> {
 #[pyo3(name = "jaccard", signature = (a, b, ngram = 5))]
 fn py_jaccard(a: &str, b: &str, ngram: usize) -> PyResult<f64> {
     check_ngram(ngram)?;
-    Ok(jaccard::jaccard(
-        &shingles::shingle_set(a, ngram),
-        &shingles::shingle_set(b, ngram),
-    ))
+    Ok(jaccard::jaccard(&shingles::shingle_set(a, ngram), &shingles::shingle_set(b, ngram)))
 }
 
 /// Every pair (i, j, similarity), i < j, of texts whose exact shingle Jaccard is >= threshold.
@@ -73,15 +70,10 @@ fn near_duplicate_pairs(
 ) -> PyResult<Vec<(usize, usize, f64)>> {
     check_ngram(ngram)?;
     if !(threshold > 0.0 && threshold <= 1.0) {
-        return Err(PyValueError::new_err(format!(
-            "threshold must be in (0, 1], got {threshold}"
-        )));
+        return Err(PyValueError::new_err(format!("threshold must be in (0, 1], got {threshold}")));
     }
     Ok(py.detach(|| {
-        let sets: Vec<Vec<u64>> = texts
-            .par_iter()
-            .map(|t| shingles::shingle_set(t, ngram))
-            .collect();
+        let sets: Vec<Vec<u64>> = texts.par_iter().map(|t| shingles::shingle_set(t, ngram)).collect();
         jaccard::pairs_at_or_above(&sets, threshold)
     }))
 }

@@ -99,10 +99,7 @@ pub fn band_keys(signature: &[u64], bands: usize, rows: usize) -> Vec<u64> {
 
 /// Every pair (i, j), i < j, of the members of one bucket, given in increasing order.
 pub fn bucket_pairs(members: &[u32]) -> impl Iterator<Item = (u32, u32)> + '_ {
-    members
-        .iter()
-        .enumerate()
-        .flat_map(move |(rank, &i)| members[rank + 1..].iter().map(move |&j| (i, j)))
+    members.iter().enumerate().flat_map(move |(rank, &i)| members[rank + 1..].iter().map(move |&j| (i, j)))
 }
 
 /// Candidate pairs (i, j), i < j, sorted and deduplicated, of the documents whose signatures
@@ -116,18 +113,16 @@ pub fn candidate_pairs(signatures: &[u64], num_perm: usize, bands: usize, rows: 
     let n = signatures.len() / num_perm;
     // keys[doc * bands + band]; documents without shingles take no part.
     let mut keys = vec![0u64; n * bands];
-    keys.par_chunks_mut(bands.max(1))
-        .zip(signatures.par_chunks(num_perm))
-        .with_min_len(64)
-        .for_each(|(out, signature)| {
+    keys.par_chunks_mut(bands.max(1)).zip(signatures.par_chunks(num_perm)).with_min_len(64).for_each(
+        |(out, signature)| {
             let doc_keys = band_keys(signature, bands, rows);
             if !doc_keys.is_empty() {
                 out.copy_from_slice(&doc_keys);
             }
-        });
-    let present: Vec<u32> = (0..n as u32)
-        .filter(|&doc| !is_empty_signature(&signatures[doc as usize * num_perm..][..num_perm]))
-        .collect();
+        },
+    );
+    let present: Vec<u32> =
+        (0..n as u32).filter(|&doc| !is_empty_signature(&signatures[doc as usize * num_perm..][..num_perm])).collect();
     let mut pairs: Vec<(u32, u32)> = (0..bands)
         .into_par_iter()
         .flat_map_iter(|band| {
@@ -254,7 +249,10 @@ pub struct NearDuplicates {
 
 /// The whole local pipeline: signatures, banding, exact confirmation, union-find. Runs on the
 /// current rayon pool; the result does not depend on its size.
-pub fn near_duplicate_clusters<S: AsRef<str> + Sync>(texts: &[S], params: &ClusterParams) -> Result<NearDuplicates, String> {
+pub fn near_duplicate_clusters<S: AsRef<str> + Sync>(
+    texts: &[S],
+    params: &ClusterParams,
+) -> Result<NearDuplicates, String> {
     let ClusterParams { num_perm, ngram, threshold, bands, rows, seed } = *params;
     if num_perm == 0 || ngram == 0 {
         return Err(format!("num_perm and ngram must be at least 1, got {num_perm} and {ngram}"));
@@ -372,11 +370,26 @@ mod tests {
         // Rows 0 and 2 share band 1 only; row 3 is empty; row 1 shares nothing.
         let num_perm = 4;
         let signatures = [
-            1, 2, 3, 4, //
-            9, 9, 9, 9, //
-            7, 8, 3, 4, //
-            u64::MAX, u64::MAX, u64::MAX, u64::MAX, //
-            u64::MAX, u64::MAX, u64::MAX, u64::MAX,
+            1,
+            2,
+            3,
+            4, //
+            9,
+            9,
+            9,
+            9, //
+            7,
+            8,
+            3,
+            4, //
+            u64::MAX,
+            u64::MAX,
+            u64::MAX,
+            u64::MAX, //
+            u64::MAX,
+            u64::MAX,
+            u64::MAX,
+            u64::MAX,
         ];
         assert_eq!(candidate_pairs(&signatures, num_perm, 2, 2), vec![(0, 2)]);
         // Values equal across different bands do not collide.
@@ -412,10 +425,8 @@ mod tests {
         let threshold = 0.8;
         let found = near_duplicate_clusters(&texts, &params(threshold)).unwrap();
         let sets: Vec<Vec<u64>> = texts.iter().map(|t| shingle_set(t, 5)).collect();
-        let oracle: Vec<(u32, u32)> = pairs_at_or_above(&sets, threshold)
-            .into_iter()
-            .map(|(i, j, _)| (i as u32, j as u32))
-            .collect();
+        let oracle: Vec<(u32, u32)> =
+            pairs_at_or_above(&sets, threshold).into_iter().map(|(i, j, _)| (i as u32, j as u32)).collect();
         assert!(!oracle.is_empty());
         assert_eq!(found.representatives, clusters_from_pairs(texts.len(), &oracle));
         assert_eq!(found.stats.confirmed_pairs, oracle.len());
@@ -426,7 +437,10 @@ mod tests {
                 assert_eq!(r as usize, i, "an empty document is unique");
             }
         }
-        assert_eq!(found.stats.duplicates, found.representatives.iter().enumerate().filter(|&(i, &r)| i as u32 != r).count());
+        assert_eq!(
+            found.stats.duplicates,
+            found.representatives.iter().enumerate().filter(|&(i, &r)| i as u32 != r).count()
+        );
         // The same result on one thread.
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         assert_eq!(pool.install(|| near_duplicate_clusters(&texts, &params(threshold))).unwrap(), found);

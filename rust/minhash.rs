@@ -275,7 +275,12 @@ fn update_all(hasher: &MinHasher, hashes: &[u64], out: &mut [u64]) {
 
 /// The document's shingle hashes (text order, repeats kept), then `update_variant` over them.
 #[inline(always)]
-fn signature_with(hasher: &MinHasher, text: &str, out: &mut [u64], update_variant: impl FnOnce(&MinHasher, &[u64], &mut [u64])) {
+fn signature_with(
+    hasher: &MinHasher,
+    text: &str,
+    out: &mut [u64],
+    update_variant: impl FnOnce(&MinHasher, &[u64], &mut [u64]),
+) {
     out.fill(EMPTY);
     let mut hashes = Vec::new();
     for_each_shingle(text, hasher.ngram, |h| hashes.push(h));
@@ -360,10 +365,7 @@ mod tests {
 
     fn words_text(seed: u64, words: usize, vocabulary: u64) -> String {
         let mut state = seed;
-        (0..words)
-            .map(|_| format!("w{}", splitmix64(&mut state) % vocabulary))
-            .collect::<Vec<_>>()
-            .join(" ")
+        (0..words).map(|_| format!("w{}", splitmix64(&mut state) % vocabulary)).collect::<Vec<_>>().join(" ")
     }
 
     #[test]
@@ -405,8 +407,7 @@ mod tests {
         let mut inputs: Vec<u64> = vec![0, 1, MERSENNE_61 - 1, (1 << 32) - 1, 1 << 32];
         inputs.extend((0..2_000).map(|_| to_field(splitmix64(&mut state))));
         for x in inputs {
-            let expected: Vec<u64> =
-                (0..67).map(|i| permute_reference(hasher.a[i], hasher.b[i], x)).collect();
+            let expected: Vec<u64> = (0..67).map(|i| permute_reference(hasher.a[i], hasher.b[i], x)).collect();
             let mut got = vec![EMPTY; 67];
             update(&mut got, &hasher.limbs, x);
             assert_eq!(got, expected, "x = {x}");
@@ -507,10 +508,7 @@ mod tests {
         let words: Vec<&str> = base.split(' ').collect();
         for keep in [300, 250, 150, 60] {
             let variant = format!("{} {}", words[..keep].join(" "), words_text(99, 300 - keep, 400));
-            let exact = crate::jaccard::jaccard(
-                &shingles::shingle_set(&base, 3),
-                &shingles::shingle_set(&variant, 3),
-            );
+            let exact = crate::jaccard::jaccard(&shingles::shingle_set(&base, 3), &shingles::shingle_set(&variant, 3));
             let estimate = estimate_jaccard(&hasher.signature(&base), &hasher.signature(&variant));
             // Standard error sqrt(J(1-J)/256) <= 0.031: allow four of them.
             assert!((estimate - exact).abs() < 0.125, "keep {keep}: exact {exact}, estimate {estimate}");
@@ -518,4 +516,3 @@ mod tests {
         assert_eq!(estimate_jaccard(&hasher.signature(""), &hasher.signature("")), 0.0);
     }
 }
-

@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn a_planted_question_is_found_and_clean_text_is_not() {
-        let index = ContaminationIndex::new(&[QUESTION, "Which drug inhibits xanthine oxidase in patients with gout?"], 13, 5);
+        let index =
+            ContaminationIndex::new(&[QUESTION, "Which drug inhibits xanthine oxidase in patients with gout?"], 13, 5);
         let contaminated = format!("Clinic note. Teaching case: {QUESTION} Plan: aspirin.");
         assert_eq!(index.scan(&contaminated, 0.7), vec![(0, 1.0)]);
         assert!(index.scan("The patient reports chest pain for 3 days and denies fever.", 0.7).is_empty());

@@ -41,10 +41,7 @@ impl PrefixMatcher {
             return 0;
         }
         let limit = self.max_len.min(text.len());
-        (1..=limit)
-            .rev()
-            .find(|&len| text.is_char_boundary(len) && self.symbols.contains(&text[..len]))
-            .unwrap_or(0)
+        (1..=limit).rev().find(|&len| text.is_char_boundary(len) && self.symbols.contains(&text[..len])).unwrap_or(0)
     }
 }
 
@@ -74,12 +71,13 @@ impl CharsMap {
         }
         let trie_size = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
         if trie_size >= blob.len() || trie_size % 4 != 0 {
-            return Err(format!("precompiled charsmap is broken (trie of {trie_size} bytes in a blob of {})", blob.len()));
+            return Err(format!(
+                "precompiled charsmap is broken (trie of {trie_size} bytes in a blob of {})",
+                blob.len()
+            ));
         }
-        let units = blob[4..4 + trie_size]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let units =
+            blob[4..4 + trie_size].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let replacements = blob[4 + trie_size..].to_vec();
         for piece in replacements.split(|&b| b == 0) {
             if std::str::from_utf8(piece).is_err() {
@@ -225,9 +223,8 @@ impl Normalizer {
                     AsciiRule::Identity => plain_ascii[byte as usize] = eligible,
                     AsciiRule::Replace(_) => {}
                     AsciiRule::Search => {
-                        plain_before_ascii[byte as usize] = eligible
-                            && map.longest_match(&[byte]).is_none()
-                            && !map.has_ascii_continuation(byte);
+                        plain_before_ascii[byte as usize] =
+                            eligible && map.longest_match(&[byte]).is_none() && !map.has_ascii_continuation(byte);
                     }
                 },
             }

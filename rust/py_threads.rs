@@ -32,4 +32,3 @@ pub fn with_threads<T: Send>(num_threads: Option<usize>, work: impl FnOnce() -> 
         }
     }
 }
-

@@ -71,7 +71,11 @@ struct HashingWriter {
 
 impl HashingWriter {
     fn create(path: &Path) -> io::Result<Self> {
-        Ok(HashingWriter { inner: BufWriter::with_capacity(1 << 20, File::create(path)?), hasher: Sha256::new(), bytes: 0 })
+        Ok(HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, File::create(path)?),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
     }
 
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
@@ -110,19 +114,26 @@ pub fn write_shard<S: AsRef<[u32]>>(
     for sample in samples {
         let sample = sample.as_ref();
         if sample.len() != sample_len {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("sample of {} tokens, expected {sample_len}", sample.len())));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("sample of {} tokens, expected {sample_len}", sample.len()),
+            ));
         }
         buffer.clear();
         match token_type {
             TokenType::U16 => {
                 for &id in sample {
-                    let id = u16::try_from(id).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("token id {id} does not fit uint16")))?;
+                    let id = u16::try_from(id).map_err(|_| {
+                        io::Error::new(io::ErrorKind::InvalidData, format!("token id {id} does not fit uint16"))
+                    })?;
                     buffer.extend_from_slice(&id.to_le_bytes());
                 }
             }
             TokenType::I32 => {
                 for &id in sample {
-                    let id = i32::try_from(id).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("token id {id} does not fit int32")))?;
+                    let id = i32::try_from(id).map_err(|_| {
+                        io::Error::new(io::ErrorKind::InvalidData, format!("token id {id} does not fit int32"))
+                    })?;
                     buffer.extend_from_slice(&id.to_le_bytes());
                 }
             }
@@ -139,7 +150,8 @@ pub fn write_shard<S: AsRef<[u32]>>(
     idx.write(&[token_type.code()])?;
     idx.write(&count.to_le_bytes())?;
     idx.write(&(count + 1).to_le_bytes())?;
-    let length = i32::try_from(sample_len).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "sample_len too large"))?;
+    let length =
+        i32::try_from(sample_len).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "sample_len too large"))?;
     for _ in 0..count {
         idx.write(&length.to_le_bytes())?;
     }

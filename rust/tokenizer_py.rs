@@ -21,11 +21,7 @@ pub struct Tokenizer {
 }
 
 fn encode_all(model: &SentencePieceBpe, texts: &[&str]) -> Vec<Vec<u32>> {
-    texts
-        .par_iter()
-        .with_min_len(8)
-        .map(|text| model.encode_cached(text))
-        .collect()
+    texts.par_iter().with_min_len(8).map(|text| model.encode_cached(text)).collect()
 }
 
 /// Concatenated ids (little-endian u32) and n+1 document offsets (little-endian i64).
@@ -57,14 +53,23 @@ pub fn read_sentencepiece_model<'py>(py: Python<'py>, path: PathBuf) -> PyResult
         std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(format!("{shown}: no such tokenizer model file")),
         _ => PyValueError::new_err(format!("{shown}: cannot read: {e}")),
     })?;
-    let model = parse_model(&bytes).map_err(|e| PyValueError::new_err(format!("{shown}: not a SentencePiece model ({e})")))?;
-    let pieces: Vec<(String, f32, u8)> = model.pieces.iter().map(|p| {
-        let kind = match p.kind {
-            PieceType::Normal => 1, PieceType::Unknown => 2, PieceType::Control => 3,
-            PieceType::UserDefined => 4, PieceType::Unused => 5, PieceType::Byte => 6,
-        };
-        (p.piece.clone(), p.score, kind)
-    }).collect();
+    let model =
+        parse_model(&bytes).map_err(|e| PyValueError::new_err(format!("{shown}: not a SentencePiece model ({e})")))?;
+    let pieces: Vec<(String, f32, u8)> = model
+        .pieces
+        .iter()
+        .map(|p| {
+            let kind = match p.kind {
+                PieceType::Normal => 1,
+                PieceType::Unknown => 2,
+                PieceType::Control => 3,
+                PieceType::UserDefined => 4,
+                PieceType::Unused => 5,
+                PieceType::Byte => 6,
+            };
+            (p.piece.clone(), p.score, kind)
+        })
+        .collect();
     let normalizer = PyDict::new(py);
     normalizer.set_item("name", &model.normalizer.name)?;
     normalizer.set_item("precompiled_charsmap", PyBytes::new(py, &model.normalizer.precompiled_charsmap))?;
@@ -87,7 +92,9 @@ impl Tokenizer {
     fn from_file(path: PathBuf) -> PyResult<Self> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(format!("{shown}: no such tokenizer model file")),
+            std::io::ErrorKind::NotFound => {
+                PyFileNotFoundError::new_err(format!("{shown}: no such tokenizer model file"))
+            }
             _ => PyValueError::new_err(format!("{shown}: cannot read: {e}")),
         })?;
         let model = SentencePieceBpe::from_bytes(&bytes).map_err(|e| PyValueError::new_err(format!("{shown}: {e}")))?;
@@ -111,10 +118,9 @@ impl Tokenizer {
     }
 
     fn id_to_piece(&self, id: u32) -> PyResult<String> {
-        self.model
-            .id_to_piece(id)
-            .map(str::to_string)
-            .ok_or_else(|| PyValueError::new_err(format!("invalid id {id}: the vocabulary has {} pieces", self.model.vocab_size())))
+        self.model.id_to_piece(id).map(str::to_string).ok_or_else(|| {
+            PyValueError::new_err(format!("invalid id {id}: the vocabulary has {} pieces", self.model.vocab_size()))
+        })
     }
 
     /// The id of `piece`, or the <unk> id when the vocabulary has no such piece.
@@ -132,7 +138,12 @@ impl Tokenizer {
 
     /// Encode many texts on `num_threads` threads (default: all cores), without the GIL.
     #[pyo3(signature = (texts, num_threads = None))]
-    fn encode_batch(&self, py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>) -> PyResult<Vec<Vec<u32>>> {
+    fn encode_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<Vec<u32>>> {
         let model = &self.model;
         py.detach(|| {
             let views: Vec<&str> = texts.iter().map(|t| &**t).collect();
@@ -181,7 +192,10 @@ impl Tokenizer {
         for (index, pair) in bounds.windows(2).enumerate() {
             let (start, end) = (pair[0], pair[1]);
             if start < 0 || end < start || end as usize > data.len() {
-                return Err(PyValueError::new_err(format!("string {index}: offsets {start}..{end} outside the {}-byte buffer", data.len())));
+                return Err(PyValueError::new_err(format!(
+                    "string {index}: offsets {start}..{end} outside the {}-byte buffer",
+                    data.len()
+                )));
             }
             let text = std::str::from_utf8(&data[start as usize..end as usize])
                 .map_err(|e| PyValueError::new_err(format!("string {index} is not valid UTF-8: {e}")))?;
@@ -233,13 +247,16 @@ fn read_jsonl_texts(path: &PathBuf, text_field: &str) -> PyResult<Vec<String>> {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let line = std::str::from_utf8(&line)
-            .map_err(|e| PyValueError::new_err(format!("{shown}:{number}: invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let line = std::str::from_utf8(&line).map_err(|e| {
+            PyValueError::new_err(format!("{shown}:{number}: invalid UTF-8 at byte {}", e.valid_up_to()))
+        })?;
         let record: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| PyValueError::new_err(format!("{shown}:{number}: malformed JSON: {e}")))?;
         match record.get(text_field) {
             Some(serde_json::Value::String(text)) => texts.push(text.clone()),
-            Some(_) => return Err(PyValueError::new_err(format!("{shown}:{number}: field {text_field:?} is not a string"))),
+            Some(_) => {
+                return Err(PyValueError::new_err(format!("{shown}:{number}: field {text_field:?} is not a string")))
+            }
             None => return Err(PyValueError::new_err(format!("{shown}:{number}: no field {text_field:?}"))),
         }
     }

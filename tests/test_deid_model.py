@@ -152,6 +152,25 @@ def test_packaged_model_matches_its_sidecar():
     assert isinstance(load_deidentifier("default"), HybridDeidentifier)
 
 
+@needs_shared_data
+def test_packaged_model_is_what_train_deid_makes_of_the_shared_corpus(tmp_path):
+    """The shipped weights are reproducible: the documented command on ../shared/data, with the
+    sidecar's settings, writes the same bytes (so a reviewer can rebuild and audit them)."""
+    path = default_tagger_path()
+    sidecar = json.loads(path.with_name(path.name + ".json").read_text())
+    corpus = [str(SHARED_DATA / entry["file"]) for entry in sidecar["corpus"]]
+    for entry in sidecar["corpus"]:
+        data = (SHARED_DATA / entry["file"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            pytest.skip(f"{entry['file']} differs from the copy the shipped tagger was trained on")
+    output = tmp_path / "tagger.bin"
+    assert data_cli(["train-deid", "--corpus", *corpus, "--output", str(output), "--seed", str(sidecar["seed"]),
+                     "--epochs", str(sidecar["epochs"]), "--buckets", str(sidecar["buckets"]),
+                     "--copies", str(sidecar["copies"]), "--dev-fraction", str(sidecar["dev_fraction"]), "--quiet"]) == 0
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == sidecar["sha256"], (
+        "the shipped tagger is not what train-deid makes now: retrain it (README, De-identification)")
+
+
 def test_a_model_file_that_is_not_its_sidecars_is_refused(tmp_path):
     path = default_tagger_path()
     copy = tmp_path / "tagger.bin"
@@ -182,6 +201,71 @@ def test_hybrid_finds_cue_less_names_and_keeps_medical_words():
     assert ("GONZALEZ", "NAME") in found[2]
     assert ("Duluth", "LOCATION") in found[3]
     assert found[4] == set(), found[4]
+
+
+# Forms of real notes with no cue word: first names as subjects and objects, organisations other
+# than hospitals, countries said of the person, towns after "lives in"; and words nearby that must
+# stay: a state code that is an "ID", a line's "Tel", chemistry words, an eponym.
+NO_CUE = [
+    ("Follow-up visit. Instructed Dorinda to avoid caffeine and alcohol.", [("Dorinda", "NAME")]),
+    ("She stated that Marisol was going to have her wisdom teeth removed.", [("Marisol", "NAME")]),
+    ("Retired from Halvorsen Trucking in 2011. Fills prescriptions at Bexley Pharmacy.",
+     [("Halvorsen Trucking", "HOSPITAL"), ("Bexley Pharmacy", "HOSPITAL")]),
+    ("Born in Portugal; moved to Tulsa in 1998.", [("Portugal", "LOCATION"), ("Tulsa", "LOCATION")]),
+    ("Records from Quarnby Valley Hospital were reviewed. Lives in Oswego, NY 13126.",
+     [("Quarnby Valley Hospital", "HOSPITAL"), ("Oswego, NY", "LOCATION")]),
+    ("Lives with her daughter in Brackenridge, independent with ADLs.", [("Brackenridge", "LOCATION")]),
+]
+KEPT = ["Interpreter: Ann Lee, ID 55-3321. Tel 555-201-3344.",
+        "The serine protease cleaves peptide bonds. Von Hippel-Lindau disease."]
+
+
+def test_hybrid_finds_names_places_and_organisations_without_cues():
+    engine = HybridDeidentifier(num_threads=1)
+    texts = [t for t, _ in NO_CUE]
+    for (text, wanted), result in zip(NO_CUE, engine.deidentify_batch(texts)):
+        found = {(text[s:e], kind) for s, e, kind in result.spans}
+        assert set(wanted) <= found, (text, found)
+    kept = [{text[s:e] for s, e, kind in r.spans if kind in ("NAME", "LOCATION", "HOSPITAL")}
+            for text, r in zip(KEPT, engine.deidentify_batch(KEPT))]
+    assert kept == [{"Ann Lee"}, set()], kept
+
+
+# Names a cue points at, in the forms nursing and operative notes write them: lowercase, capitals
+# or invented, after a relation, a staff abbreviation, a verb of communication; a clause's subject
+# before "notified", "aware", "was brought"; signed initials. A name found once is found again in
+# any case. And words nearby that must stay: answer options of an exam question (an initial and an
+# ordinary word), a "Tel" line after an address, role words and ordinary words after the same cues.
+CUED = [
+    ("Lives alone; her granddaughter qeltrabo checks in most days.", ["qeltrabo"]),
+    ("PT'S SON VARNOSKI HERE, BROUGHT HOME MEDS.", ["VARNOSKI"]),
+    ("Critical potassium read back to Zembrosa at 0410.", ["Zembrosa"]),
+    ("Message left with Truvellin at the front desk.", ["Truvellin"]),
+    ("msw drevanko notified of the housing issue.", ["drevanko"]),
+    ("Dressing saturated; Ostravel notified, pressure held.", ["Ostravel"]),
+    ("Stable overnight, KTW aware of low urine output.", ["KTW"]),
+    ("Patient advised to go to ED. -m.t.k.\nNext line.", ["m.t.k."]),
+    ("PROCEDURE:  Velnaris Quobrecht was brought to the operating room.", ["Velnaris Quobrecht"]),
+    ("wife trelbani at bedside.  Trelbani asked about discharge.", ["trelbani", "Trelbani"]),
+]
+CUED_KEPT = [
+    (
+        "Which drug is correct?\nA. increases renal clearance\nB. irreversibly inhibits the enzyme\n"
+        "C. binds glucocorticoid receptors\nD. prolongs the QT interval"
+    ),
+    "Jaramillo Valley Hospital\n7425 W. Main Drive\nSpringfield, IL 62701\nTel 449 645 4861  Fax 863 887 4594",
+    "Sitter at bedside.  Wife at bedside.  Spoke with family.  Calling out for help overnight.",
+]
+
+
+def test_hybrid_finds_names_after_cues_and_keeps_nearby_words():
+    engine = HybridDeidentifier(num_threads=1)
+    for (text, wanted), result in zip(CUED, engine.deidentify_batch([t for t, _ in CUED])):
+        names = {text[s:e] for s, e, kind in result.spans if kind == "NAME"}
+        assert set(wanted) <= names, (text, names)
+    for text, result in zip(CUED_KEPT, engine.deidentify_batch(CUED_KEPT)):
+        found = {(text[s:e], kind) for s, e, kind in result.spans if kind in ("NAME", "LOCATION")}
+        assert {w for w, _ in found} <= {"Springfield, IL"}, (text, found)
 
 
 def test_hybrid_gives_the_same_spans_on_one_and_two_threads():
@@ -241,3 +325,19 @@ def test_planting_is_deterministic_and_labels_real_cue_names():
     assert "Vitals are stable." in first.text, "real text is kept"
     _, spans = render("Seen by {F} {L} from PT, with {R} {P}.", Surrogates(pools, random.Random(1)))
     assert len(spans) == 2 and spans[0][2] == "NAME", "adjacent first and last name are one span"
+    # Organisations are HOSPITAL, countries said of the person LOCATION, other countries O.
+    sentence, spans = render("Works for {O}. Born in {K}. Endemic in {Q}.", Surrogates(pools, random.Random(2)))
+    assert [label for _, _, label in spans] == ["HOSPITAL", "LOCATION"], (sentence, spans)
+    assert sentence.endswith(".") and sentence[spans[1][1]:].startswith(". Endemic in ")
+
+
+def test_planting_leaves_real_cue_less_names_unlabelled():
+    """A real name with no cue ("Instructed Ben to ...") is neither O (that would teach the model
+    to miss it) nor NAME (it may be a word): its label is unknown."""
+    lexicons = load_lexicons()
+    pools = Pools(lexicons, [])
+    text = "Follow-up visit.  Instructed Ben to avoid caffeine.  Vitals are stable."
+    doc = Document("d2", "clinical_notes", text, "g2")
+    example = Planter(pools, lexicons, [], seed=5).plant(doc, [])
+    ben = example.text.index("Instructed Ben") + len("Instructed ")
+    assert (ben, ben + 3, None) in example.spans, example.spans

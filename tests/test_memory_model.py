@@ -16,8 +16,10 @@ from medtitan.data import memory_model
 from tests.build_helpers import DEMO_SOURCES, run_build, write_config
 
 # The per-task growth allowed from 1x to 2x. Holding the corpus would add far more: the
-# in-memory dedup probe below grows by more than this for the same doubling.
-FLAT_MB = 3.0
+# in-memory dedup probe below grows by more than this for the same doubling. (The deid tagger's
+# per-thread word cache, bounded at 200,000 words, varies by a few MB with a partition's
+# vocabulary.)
+FLAT_MB = 4.0
 
 
 @pytest.fixture(scope="module")

@@ -98,8 +98,11 @@ def render_model_card(checkpoint: str | Path, build: str | Path | None = None, e
         deid = manifest["config"]["deid"]
         spans = (report or {}).get("stages", {}).get("deid", {}).get("spans", {})
         if deid["enabled"]:
-            out.append(f"De-identification: on (engine `{deid['engine']}`); {sum(spans.values()):,} PHI spans replaced by "
-                       "typed placeholders" + (f" ({', '.join(f'{k} {v:,}' for k, v in spans.items())})." if spans else "."))
+            engine = (report or {}).get("stages", {}).get("deid", {}).get("engine", {})
+            tagger = f", tagger sha256 `{engine['model_sha256'][:16]}`" if engine.get("model_sha256") else ""
+            how = "realistic surrogates" if deid.get("replace") == "surrogate" else "typed placeholders"
+            out.append(f"De-identification: on (engine `{deid['engine']}`{tagger}); {sum(spans.values()):,} PHI spans "
+                       f"replaced by {how}" + (f" ({', '.join(f'{k} {v:,}' for k, v in spans.items())})." if spans else "."))
         else:
             out.append("**De-identification: OFF.** The training text was not scrubbed of PHI; do not release this model "
                        "outside the environment that holds the raw data.")

@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Version of the feature templates (hashing, word normalization, tokenization, vocabulary).
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 
 /// `text[start..end]` (byte offsets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +87,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 }
                 break;
             }
-        } else if is_apostrophe(c) && start > 0 && is_word_char(text[..start].chars().next_back().unwrap_or(' ')) && possessive_s_at(text, i) {
+        } else if is_apostrophe(c)
+            && start > 0
+            && is_word_char(text[..start].chars().next_back().unwrap_or(' '))
+            && possessive_s_at(text, i)
+        {
             i += 1; // the "s" of a possessive "'s"
         }
         out.push(Token { start, end: i });
@@ -171,15 +175,20 @@ fn shape_of(token: &str) -> String {
 /// hashed in.
 pub fn normalize(token: &str) -> String {
     if token.is_ascii() {
-        return token
-            .bytes()
-            .map(|b| if b.is_ascii_digit() { '0' } else { b.to_ascii_lowercase() as char })
-            .collect();
+        return token.bytes().map(|b| if b.is_ascii_digit() { '0' } else { b.to_ascii_lowercase() as char }).collect();
     }
     token
         .chars()
         .flat_map(char::to_lowercase)
-        .map(|c| if c.is_numeric() { '0' } else if c == '’' { '\'' } else { c })
+        .map(|c| {
+            if c.is_numeric() {
+                '0'
+            } else if c == '’' {
+                '\''
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -364,6 +373,8 @@ mod t {
     pub const CUE_RIGHT: u64 = 35;
     pub const DOC_UPPER_STATS: u64 = 36;
     pub const EVIDENCE: u64 = 37;
+    pub const LEFT_PAIR: u64 = 38;
+    pub const RIGHT_PAIR: u64 = 39;
 }
 
 /// Number of window slots: offsets -2, -1, 0, +1, +2.
@@ -661,6 +672,10 @@ pub fn context_features(
     out.push(f2(t::BIGRAM_LEFT, w[1].lower_hash, me.lower_hash));
     out.push(f2(t::BIGRAM_RIGHT, me.lower_hash, w[3].lower_hash));
     out.push(f3(t::SHAPE3, w[1].shape_hash, me.shape_hash, w[3].shape_hash));
+    // The two words on either side together, with the word's case: "lives in" + a capitalized
+    // word, "called from" + a lowercase one, "(daughter)" after, "recently underwent" after.
+    out.push(f3(t::LEFT_PAIR, w[0].lower_hash, w[1].lower_hash, c));
+    out.push(f3(t::RIGHT_PAIR, w[3].lower_hash, w[4].lower_hash, c));
     out.push(f3(t::FLAGS3, w[1].flags as u64, me.flags as u64, w[3].flags as u64));
     // The nearest cue word on the left within three tokens ("Dr.", "wife,", "nurse"), and a
     // credential or an organization word on the right ("Smith, RN", "Lakeview Hospital").
@@ -786,7 +801,13 @@ mod tests {
         let text = "Mutations were found. The mutations of Okafor. Later Okafor left. Alone.";
         let doc = DocContext::new(text, &lexicon);
         let at = |w: &str, nth: usize| {
-            doc.tokens.iter().enumerate().filter(|(_, t)| &text[t.start..t.end] == w).nth(nth).map(|(i, _)| doc.contexts[i].evidence).unwrap()
+            doc.tokens
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| &text[t.start..t.end] == w)
+                .nth(nth)
+                .map(|(i, _)| doc.contexts[i].evidence)
+                .unwrap()
         };
         assert_eq!(at("Mutations", 0), evidence::ELSEWHERE | evidence::LOWER_ELSEWHERE);
         assert_eq!(at("mutations", 0), evidence::ELSEWHERE);

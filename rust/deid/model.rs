@@ -28,7 +28,8 @@
 //! The sha256 of the whole file identifies the model.
 
 use super::features::{
-    context_features, DocContext, Featurizer, SlotFeatures, Token, Vocabulary, WordCore, FEATURE_VERSION, NO_LABEL, SLOTS,
+    context_features, DocContext, Featurizer, SlotFeatures, Token, Vocabulary, WordCore, FEATURE_VERSION, NO_LABEL,
+    SLOTS,
 };
 use super::lexicon::{hex, Lexicon};
 use super::types::{PhiType, Span};
@@ -154,7 +155,13 @@ impl Model {
         hex(&self.sha256)
     }
 
-    fn build(log2_buckets: u32, lexicon_fingerprint: [u8; 32], scale: f32, vocab: Vocabulary, weights: Vec<[i16; ROW]>) -> Model {
+    fn build(
+        log2_buckets: u32,
+        lexicon_fingerprint: [u8; 32],
+        scale: f32,
+        vocab: Vocabulary,
+        weights: Vec<[i16; ROW]>,
+    ) -> Model {
         let mut model = Model { log2_buckets, lexicon_fingerprint, scale, vocab, weights, sha256: [0; 32] };
         model.sha256 = Sha256::digest(model.to_bytes()).into();
         model
@@ -230,7 +237,9 @@ impl Model {
         }
         let log2_buckets = r.u32("bucket count")?;
         if !(MIN_LOG2_BUCKETS..=MAX_LOG2_BUCKETS).contains(&log2_buckets) {
-            return Err(format!("model has 2^{log2_buckets} buckets, outside 2^{MIN_LOG2_BUCKETS}..2^{MAX_LOG2_BUCKETS}"));
+            return Err(format!(
+                "model has 2^{log2_buckets} buckets, outside 2^{MIN_LOG2_BUCKETS}..2^{MAX_LOG2_BUCKETS}"
+            ));
         }
         let lexicon_fingerprint: [u8; 32] = r.take(32, "lexicon fingerprint")?.try_into().expect("32 bytes");
         let scale = f32::from_le_bytes(r.take(4, "scale")?.try_into().expect("4 bytes"));
@@ -400,9 +409,8 @@ impl Tagger {
                 labels.push(label);
                 (prev2, prev1) = (prev1, label);
             }
-            let flags = (0..n)
-                .map(|i| words[ids[i] as usize].core.flags | (doc.contexts[i].phrase & 0xFFFF) as u16)
-                .collect();
+            let flags =
+                (0..n).map(|i| words[ids[i] as usize].core.flags | (doc.contexts[i].phrase & 0xFFFF) as u16).collect();
             let stats = ids.iter().map(|&id| words[id as usize].core.stats).collect();
             Tagged { doc, labels, flags, stats }
         })
@@ -462,10 +470,16 @@ fn gold_labels(index: usize, example: &TrainExample, tokens: &[Token]) -> Result
     spans.sort_by_key(|s| (s.0, s.1));
     for (k, &(start, end, kind)) in spans.iter().enumerate() {
         if start >= end || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-            return Err(format!("example {index}: span {start}..{end} is empty, outside the text or not on a character boundary"));
+            return Err(format!(
+                "example {index}: span {start}..{end} is empty, outside the text or not on a character boundary"
+            ));
         }
         if k > 0 && spans[k - 1].1 > start {
-            return Err(format!("example {index}: spans {}..{} and {start}..{end} overlap", spans[k - 1].0, spans[k - 1].1));
+            return Err(format!(
+                "example {index}: spans {}..{} and {start}..{end} overlap",
+                spans[k - 1].0,
+                spans[k - 1].1
+            ));
         }
         if let Some(kind) = kind {
             if begin_label(kind).is_none() {
@@ -486,7 +500,11 @@ fn gold_labels(index: usize, example: &TrainExample, tokens: &[Token]) -> Result
         gold[i] = match kind {
             Some(kind) if token.start >= start && token.end <= end => {
                 let begin = begin_label(kind).expect("checked above");
-                if token.start == start || i == 0 || tokens[i - 1].end <= start { begin } else { begin + 1 }
+                if token.start == start || i == 0 || tokens[i - 1].end <= start {
+                    begin
+                } else {
+                    begin + 1
+                }
             }
             _ => UNKNOWN,
         };
@@ -530,13 +548,20 @@ pub fn train(
     progress: &mut dyn FnMut(usize) -> bool,
 ) -> Result<Model, String> {
     if !(MIN_LOG2_BUCKETS..=MAX_LOG2_BUCKETS).contains(&config.log2_buckets) {
-        return Err(format!("log2 buckets must be in {MIN_LOG2_BUCKETS}..={MAX_LOG2_BUCKETS}, got {}", config.log2_buckets));
+        return Err(format!(
+            "log2 buckets must be in {MIN_LOG2_BUCKETS}..={MAX_LOG2_BUCKETS}, got {}",
+            config.log2_buckets
+        ));
     }
     if config.epochs == 0 {
         return Err("epochs must be at least 1".into());
     }
     if let Some((i, e)) = examples.iter().enumerate().find(|(_, e)| e.fold >= fold_vocabs.len()) {
-        return Err(format!("example {i} is in fold {}, but there are {} fold vocabularies", e.fold, fold_vocabs.len()));
+        return Err(format!(
+            "example {i} is in fold {}, but there are {} fold vocabularies",
+            e.fold,
+            fold_vocabs.len()
+        ));
     }
     let buckets = 1usize << config.log2_buckets;
     let mask = (buckets - 1) as u64;
@@ -599,7 +624,14 @@ pub fn train(
                     feats.extend_from_slice(&word_at(i as isize + slot as isize - 2).buckets[slot]);
                 }
                 hashes.clear();
-                context_features(&doc.context, i, |slot| word_at(i as isize + slot as isize - 2).core, prev1, prev2, &mut hashes);
+                context_features(
+                    &doc.context,
+                    i,
+                    |slot| word_at(i as isize + slot as isize - 2).core,
+                    prev1,
+                    prev2,
+                    &mut hashes,
+                );
                 feats.extend(hashes.iter().map(|h| (h & mask) as u32));
                 let mut scores = [0i32; ROW];
                 for &f in &feats {
@@ -652,7 +684,8 @@ pub(crate) mod tests {
     /// Sentences with a planted name (the word after "met" or "by"), hospital or town.
     pub(crate) fn tiny_examples() -> Vec<TrainExample> {
         // Every name is new (built from syllables), so only context and shape can tell.
-        let (heads, tails) = (["Ba", "Ke", "Lo", "Mi", "Ru", "Sa", "To", "Vi"], ["ran", "dell", "mo", "sh", "vik", "na"]);
+        let (heads, tails) =
+            (["Ba", "Ke", "Lo", "Mi", "Ru", "Sa", "To", "Vi"], ["ran", "dell", "mo", "sh", "vik", "na"]);
         let name = |k: usize| format!("{}{}", heads[k % heads.len()], tails[(k / heads.len()) % tails.len()]);
         let towns = ["Boston", "Springfield", "Arden", "Belmar", "Corvale", "Dunmore"];
         let mut out = Vec::new();
@@ -711,7 +744,8 @@ pub(crate) mod tests {
         let lexicon = small();
         let tagger = Tagger::new(tiny_model(1), &lexicon).unwrap();
         let text = "The patient met Orla today. She lives in Belmar with Ivo. Transferred from Arden Memorial Hospital for care.";
-        let got: Vec<(&str, PhiType)> = tagger.tag(text, &lexicon).spans().iter().map(|s| (&text[s.start..s.end], s.kind)).collect();
+        let got: Vec<(&str, PhiType)> =
+            tagger.tag(text, &lexicon).spans().iter().map(|s| (&text[s.start..s.end], s.kind)).collect();
         assert_eq!(
             got,
             vec![

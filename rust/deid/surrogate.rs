@@ -35,8 +35,19 @@ impl SurrogatePools {
     pub fn builtin() -> Self {
         let own = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
         SurrogatePools {
-            first_names: own(&["Avery", "Blake", "Corin", "Dana", "Ellis", "Farren", "Gale", "Harper", "Imre", "Jules"]),
-            last_names: own(&["Ashdown", "Brennick", "Calloway", "Dunmore", "Everly", "Fairbanks", "Garrow", "Holloway"]),
+            first_names: own(&[
+                "Avery", "Blake", "Corin", "Dana", "Ellis", "Farren", "Gale", "Harper", "Imre", "Jules",
+            ]),
+            last_names: own(&[
+                "Ashdown",
+                "Brennick",
+                "Calloway",
+                "Dunmore",
+                "Everly",
+                "Fairbanks",
+                "Garrow",
+                "Holloway",
+            ]),
             cities: own(&["Millbrook", "Cedar Falls", "Port Alden", "Westvale", "Riverton", "Oakridge"]),
             states: own(&["Ohio", "Iowa", "Utah", "Maine", "Nevada", "Oregon"]),
             streets: own(&["Maple", "Birch", "Willow", "Chestnut", "Hawthorne", "Juniper"]),
@@ -292,10 +303,40 @@ fn location(doc: &mut Document, original: &str) -> String {
 
 /// Words that say what kind of place a hospital name is; they stay, the rest is replaced.
 const INSTITUTION_WORDS: &[&str] = &[
-    "hospital", "medical", "center", "centre", "clinic", "memorial", "general", "regional", "community",
-    "health", "healthcare", "rehab", "rehabilitation", "nursing", "home", "care", "university", "children's",
-    "county", "valley", "cardiology", "oncology", "family", "practice", "associates", "institute", "va",
-    "infirmary", "hospice", "urgent", "of", "the", "and", "&",
+    "hospital",
+    "medical",
+    "center",
+    "centre",
+    "clinic",
+    "memorial",
+    "general",
+    "regional",
+    "community",
+    "health",
+    "healthcare",
+    "rehab",
+    "rehabilitation",
+    "nursing",
+    "home",
+    "care",
+    "university",
+    "children's",
+    "county",
+    "valley",
+    "cardiology",
+    "oncology",
+    "family",
+    "practice",
+    "associates",
+    "institute",
+    "va",
+    "infirmary",
+    "hospice",
+    "urgent",
+    "of",
+    "the",
+    "and",
+    "&",
 ];
 
 fn hospital(doc: &mut Document, original: &str) -> String {
@@ -343,7 +384,12 @@ fn address(doc: &mut Document, original: &str) -> String {
     };
     let suffix = if words.len() > 1 { words.last().copied().unwrap_or("") } else { "" };
     let street = with_case_of(&doc.pick(STREET, head), head);
-    let mut out = [number.as_str(), street.as_str(), suffix].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+    let mut out = [number.as_str(), street.as_str(), suffix]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
     if original.contains(',') {
         let city = with_case_of(&doc.pick(CITY, original), original);
         out.push_str(", ");
@@ -400,7 +446,17 @@ fn redraw_digits(doc: &Document, original: &str, phone: bool) -> String {
 // --- dates ------------------------------------------------------------------------------------
 
 const MONTH_NAMES: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 
@@ -465,9 +521,9 @@ fn pieces(text: &str) -> Vec<Piece<'_>> {
             }
             let word = &text[start..i];
             let lower = word.to_ascii_lowercase();
-            let month = MONTH_NAMES
-                .iter()
-                .position(|m| *m == lower || (lower.len() >= 3 && m.starts_with(&lower) && (lower.len() == 3 || lower == "sept")));
+            let month = MONTH_NAMES.iter().position(|m| {
+                *m == lower || (lower.len() >= 3 && m.starts_with(&lower) && (lower.len() == 3 || lower == "sept"))
+            });
             match month {
                 Some(m) => out.push(Piece::Month(word, m as u32 + 1)),
                 None => out.push(Piece::Other(word)),
@@ -492,7 +548,8 @@ fn expand_year(two: i64) -> i64 {
 /// Reads the date's year, month and day from its pieces: numeric m/d[/y], y-m-d, d Month [y],
 /// Month d[, y], Month y, a year alone ("2015", "'98").
 fn read_date(pieces: &[Piece]) -> Option<Parts> {
-    let numbers: Vec<&str> = pieces.iter().filter_map(|p| if let Piece::Number(n) = p { Some(*n) } else { None }).collect();
+    let numbers: Vec<&str> =
+        pieces.iter().filter_map(|p| if let Piece::Number(n) = p { Some(*n) } else { None }).collect();
     let month_name = pieces.iter().find_map(|p| if let Piece::Month(_, m) = p { Some(*m) } else { None });
     let value = |s: &str| s.parse::<i64>().ok();
     let year_of = |s: &str| -> Option<i64> {
@@ -521,7 +578,9 @@ fn read_date(pieces: &[Piece]) -> Option<Parts> {
             parts.year = year_of(b);
         }
         (None, [y]) if y.len() == 4 => parts.year = value(y),
-        (None, [y]) if y.len() == 2 && pieces.iter().any(|p| matches!(p, Piece::Other("'" | "’"))) => parts.year = year_of(y),
+        (None, [y]) if y.len() == 2 && pieces.iter().any(|p| matches!(p, Piece::Other("'" | "’"))) => {
+            parts.year = year_of(y)
+        }
         (None, [a, b]) if a.len() == 4 => {
             // "2025/03" (year-month)
             parts.year = value(a);
@@ -600,7 +659,9 @@ fn shift_date(original: &str, shift_days: i64) -> Option<String> {
                 };
                 let written = if role == 'y' && s.len() == 2 {
                     format!("{:02}", value.rem_euclid(100))
-                } else if s.len() == 2 && s.starts_with('0') || (role != 'y' && s.len() == 2 && value < 10 && s.starts_with('0')) {
+                } else if s.len() == 2 && s.starts_with('0')
+                    || (role != 'y' && s.len() == 2 && value < 10 && s.starts_with('0'))
+                {
                     format!("{value:02}")
                 } else {
                     value.to_string()
@@ -617,7 +678,8 @@ fn shift_date(original: &str, shift_days: i64) -> Option<String> {
 
 /// Which part (y, m, d) each number of the date is, in order; consistent with `read_date`.
 fn number_roles(pieces: &[Piece], parts: &Parts) -> Vec<char> {
-    let numbers: Vec<&str> = pieces.iter().filter_map(|p| if let Piece::Number(n) = p { Some(*n) } else { None }).collect();
+    let numbers: Vec<&str> =
+        pieces.iter().filter_map(|p| if let Piece::Number(n) = p { Some(*n) } else { None }).collect();
     let has_month_name = pieces.iter().any(|p| matches!(p, Piece::Month(..)));
     match (has_month_name, numbers.len()) {
         (true, 0) => vec![],
@@ -663,7 +725,8 @@ fn fix_ordinal(text: &str) -> String {
             let number = &text[start..i];
             out.push_str(number);
             let rest = &text[i..];
-            let suffix_len = ["st", "nd", "rd", "th", "ST", "ND", "RD", "TH"].iter().find(|s| rest.starts_with(*s)).map(|s| s.len());
+            let suffix_len =
+                ["st", "nd", "rd", "th", "ST", "ND", "RD", "TH"].iter().find(|s| rest.starts_with(*s)).map(|s| s.len());
             if let (Some(len), Ok(n)) = (suffix_len, number.parse::<u32>()) {
                 let proper = match (n % 10, n % 100) {
                     (_, 11..=13) => "th",
@@ -727,7 +790,8 @@ mod tests {
         // Two dates of one document move together.
         let text = "Admitted 03/01/2025, discharged 03/11/2025.";
         let out = replace(text, &[("03/01/2025", PhiType::Date), ("03/11/2025", PhiType::Date)]);
-        let dates: Vec<&str> = out.split(['d', ' ', ',']).filter(|w| w.contains('/')).map(|w| w.trim_end_matches('.')).collect();
+        let dates: Vec<&str> =
+            out.split(['d', ' ', ',']).filter(|w| w.contains('/')).map(|w| w.trim_end_matches('.')).collect();
         let parse = |s: &str| {
             let p: Vec<u32> = s.split('/').map(|x| x.parse().unwrap()).collect();
             days_from_civil(p[2] as i64, p[0], p[1])
@@ -761,7 +825,12 @@ mod tests {
     #[test]
     fn the_same_text_and_seed_give_the_same_surrogates() {
         let text = "Dr. Ann Lee saw the patient on 4/10 at Mercy Memorial; call 555-867-5309.";
-        let phis = [("Ann Lee", PhiType::Name), ("4/10", PhiType::Date), ("Mercy", PhiType::Hospital), ("555-867-5309", PhiType::Phone)];
+        let phis = [
+            ("Ann Lee", PhiType::Name),
+            ("4/10", PhiType::Date),
+            ("Mercy", PhiType::Hospital),
+            ("555-867-5309", PhiType::Phone),
+        ];
         assert_eq!(replace(text, &phis), replace(text, &phis));
         let out = replace(text, &phis);
         assert!(!out.contains("Ann Lee") && !out.contains("4/10") && !out.contains("867-5309"), "{out}");
@@ -769,11 +838,10 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_layout() {
-        let out = replace("Call (555) 867-5309, MRN 00123456, SSN 123-45-6789.", &[
-            ("(555) 867-5309", PhiType::Phone),
-            ("00123456", PhiType::Mrn),
-            ("123-45-6789", PhiType::Ssn),
-        ]);
+        let out = replace(
+            "Call (555) 867-5309, MRN 00123456, SSN 123-45-6789.",
+            &[("(555) 867-5309", PhiType::Phone), ("00123456", PhiType::Mrn), ("123-45-6789", PhiType::Ssn)],
+        );
         let phone = &out[5..19];
         assert!(phone.starts_with('(') && &phone[4..6] == ") " && &phone[9..10] == "-", "{out}");
         assert!(!out.contains("867-5309") && !out.contains("00123456") && !out.contains("123-45-6789"), "{out}");
@@ -783,7 +851,10 @@ mod tests {
 
     #[test]
     fn hospitals_keep_their_kind_words() {
-        let out = replace("transferred to St. Mary's Medical Center today", &[("St. Mary's Medical Center", PhiType::Hospital)]);
+        let out = replace(
+            "transferred to St. Mary's Medical Center today",
+            &[("St. Mary's Medical Center", PhiType::Hospital)],
+        );
         assert!(out.contains("St. ") && out.contains("'s Medical Center") && !out.contains("Mary"), "{out}");
         let out = replace("f/u at the Memorial Hospital", &[("Memorial Hospital", PhiType::Hospital)]);
         assert!(out.contains(" Memorial Hospital") && !out.contains("the Memorial"), "{out}");

@@ -251,10 +251,12 @@ class Builder:
 
     def _stage_deid(self, results) -> dict:
         partitions = range(results["ingest"]["partitions"])
+        model_sha256 = None
         if self.config.deid.enabled:
             from medtitan.data.build_tasks import deidentifier_for
 
-            deidentifier_for(self.config)  # a bad engine or model fails here, before any task
+            engine = deidentifier_for(self.config)  # a bad engine or model fails here, before any task
+            model_sha256 = getattr(engine, "sha256", None)  # which tagger scrubbed this build
         self._run_tasks("deid", partitions)
         counts = StageCounts()
         spans: Counter = Counter()
@@ -270,6 +272,7 @@ class Builder:
         write_jsonl(self.work.stage("deid") / "probe_pairs.jsonl", probes)
         counts.kept = counts.into
         return counts.to_json(enabled=self.config.deid.enabled, engine=self.config.deid.engine,
+                              model_sha256=model_sha256, replace=self.config.deid.replace,
                               documents_changed=changed, spans=dict(sorted(spans.items())))
 
     # --- filters + tokenization -----------------------------------------------------------
@@ -549,6 +552,7 @@ class Builder:
         stages = {name: {k: v for k, v in results[name].items() if k in ("in", "kept", "removed", "quarantined", "reasons")}
                   for name in ("ingest", "deid", "filter", "dedup", "decontaminate", "mix")}
         stages["deid"]["spans"] = results["deid"]["spans"]
+        stages["deid"]["engine"] = {key: results["deid"].get(key) for key in ("engine", "model_sha256", "replace")}
         mix = results["mix"]
         input_bytes = results["ingest"]["input_bytes"]
         cores = self.workers or os.cpu_count() or 1

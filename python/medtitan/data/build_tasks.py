@@ -334,7 +334,12 @@ def dedup_confirm_task(context: TaskContext, partition: int) -> dict:
 
 @lru_cache(maxsize=2)
 def _contamination_index(config_json: str):
-    """The 13-gram index of the evaluation samples (built once per process)."""
+    """The 13-gram index of the evaluation samples (built once per process).
+
+    The corpus reaches this stage de-identified, so a copied eval item whose names, dates or
+    places were scrubbed no longer shares those n-grams with the item as published. Each item is
+    therefore indexed twice when de-identification is on: as published, and as the build's
+    engine scrubs it (placeholders); a match with either counts, under the item's one key."""
     from medtitan.data.documents import ReadReport, read_documents
 
     settings = json.loads(config_json)
@@ -345,14 +350,25 @@ def _contamination_index(config_json: str):
             samples.append(document.text)
             keys.append((str(path), document.id))
         quarantined += len(report.quarantined)
+    deid = settings["deid"]
+    if deid is not None and samples:
+        engine = _deidentifier(deid["engine"], deid["model"], "placeholder", deid["seed"])
+        scrubbed = [r.text for r in engine.deidentify_batch(samples)]
+        changed = [i for i, (raw, text) in enumerate(zip(samples, scrubbed)) if text != raw]
+        samples += [scrubbed[i] for i in changed]
+        keys += [keys[i] for i in changed]
     index = _core.ContaminationIndex(samples, settings["ngram"], settings["min_words"]) if samples else None
     return index, keys, quarantined
 
 
 def contamination_index(config: BuildConfig):
     settings = config.decontamination
+    deid = None
+    if config.deid.enabled:
+        model = str(config.resolve(config.deid.model)) if config.deid.model else None
+        deid = {"engine": config.deid.engine, "model": model, "seed": config.build.seed}
     key = json.dumps({"eval_files": [str(p) for p in config.eval_files()], "text_field": settings.text_field,
-                      "ngram": settings.ngram, "min_words": settings.min_words}, sort_keys=True)
+                      "ngram": settings.ngram, "min_words": settings.min_words, "deid": deid}, sort_keys=True)
     return _contamination_index(key)
 
 

@@ -59,7 +59,7 @@ RELATIONS = ["wife", "husband", "spouse", "partner", "son", "daughter", "mother"
              "grandson", "granddaughter", "grandma", "grandpa", "fiance", "fiancee", "boyfriend", "girlfriend",
              "friend", "neighbor", "guardian", "caregiver", "stepmother", "stepfather", "stepson", "stepdaughter",
              "son-in-law", "daughter-in-law", "mother-in-law", "father-in-law", "roommate", "proxy", "poa",
-             "children", "family"]
+             "children", "family", "dtr", "sis", "bro"]
 STAFF = ["nurse", "physician", "surgeon", "resident", "intern", "attending", "fellow", "therapist", "pharmacist",
          "chaplain", "social worker", "case manager", "coordinator", "aide", "technician", "tech", "midwife",
          "dietitian", "nutritionist", "anesthesiologist", "hospitalist", "cardiologist", "oncologist",
@@ -70,7 +70,10 @@ HOSPITAL_WORDS = ["hospital", "hospitals", "clinic", "clinics", "center", "centr
                   "hospice", "nursing home", "rehabilitation center", "rehab", "health", "healthcare",
                   "health system", "institute", "children's", "urgent care", "practice", "associates",
                   "pavilion", "medical group", "surgery center", "cancer center", "va", "sanatorium",
-                  "skilled nursing facility", "snf", "physicians", "specialists", "family practice"]
+                  "skilled nursing facility", "snf", "physicians", "specialists", "family practice",
+                  # organisations other than hospitals (reported as HOSPITAL): pharmacies, homes, labs
+                  "pharmacy", "apothecary", "drug", "drugs", "dialysis", "manor", "nursing", "laboratories",
+                  "school", "college", "academy"]
 #: Nouns an eponym comes before ("Crohn disease", "Kelly clamp", "Foley catheter"): a name right
 #: before one is a disease, a sign, an instrument, not a person.
 MEDICAL_HEADS = ["disease", "diseases", "syndrome", "syndromes", "sign", "signs", "test", "tests", "reflex",
@@ -115,7 +118,10 @@ MEDICAL_STOP = ["foley", "parkinson", "parkinsonism", "hodgkin", "non-hodgkin", 
                 "debakey", "army-navy", "langenbeck", "volkmann",
                 # Greek letters and chemical words that the name and place lists also hold
                 "alpha", "alfa", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda", "sigma",
-                "omega", "tau", "ethyl", "methyl"]
+                "omega", "tau", "ethyl", "methyl",
+                # eponyms' halves and name particles that, alone, are no name ("von Hippel-Lindau")
+                "hippel-lindau", "willebrand", "recklinghausen", "von", "van", "del", "der", "terrorism",
+                "brand", "shiga", "lafora", "duffy", "sickle-cell"]
 
 
 def _latin(entry: str) -> bool:
