@@ -192,6 +192,15 @@ def test_one_pass_engine_equals_rule_by_rule_reference(demo_records, demo_result
     ("diarrhea since September, but", "September", "DATE"),
     ("Soft tissue debridement on 03/16/08 of right thigh", "03/16/08", "DATE"),
     ("Return to clinic on the 15th for suture removal.", "15th", "DATE"),
+    # dates as real notes write them: m/yy without a cue, zero-padded, glued, years in lists
+    ("PAST SURGICAL HISTORY: Gallbladder 7/82. Hernia 5/79", "7/82", "DATE"),
+    ("status post anterior wall MI 07/07 and was found", "07/07", "DATE"),
+    ("knee pain since 03/10/03 after falling", "03/10/03", "DATE"),
+    ("placed on ASA and discharged1/19/93.", "1/19/93", "DATE"),
+    ("sinus surgeries in 1987, 1990 and 2005.", "1990", "DATE"),
+    ("s/p TURP (1992).", "1992", "DATE"),
+    ("Her father died in January 2004 of congestive heart failure.", "January 2004", "DATE"),
+    ("biopsy June of this year was noted", "June", "DATE"),
     # names in headers, signatures and messages; places and phones with a cue
     ("findings discussed with Dr.Fanaro by phone", "Fanaro", "NAME"),
     ("Cosigned Jeiprusski, Memchondia 06/24/05", "Jeiprusski, Memchondia", "NAME"),
@@ -222,6 +231,8 @@ def test_formats_beyond_the_demo(text, phi, kind):
     "Model #: 12345; group of 1000 patients; age group 18-65 years; ins 10 units.",
     "on the 3rd floor by the 2nd dose in 2/3 of patients; Blood cultures 4/4 bottles positive.",
     "transferred to the CT scanner; Hereditary coproporphyria (HCP) is rare.",
+    "Vytorin 10/40 mg daily; H&H 10/32; a width of 1/32 inch; carriers of 9/64 (14%).",
+    "The B12 level was greater than 2000. Smith et al. (2005) found no change.",
 ])
 def test_clinical_text_is_left_alone(text):
     assert found(text) == []

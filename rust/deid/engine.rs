@@ -828,7 +828,7 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
         // A signature line: "Signed: Ball, RD", "Toulsia Jeiskez, RD".
         if clause_start(text, words, i)
             && !matches!(l, "," | "." | ":" | "-")
-            && !out.last().is_some_and(|s: &Span| s.end > w.token.start)
+            && out.last().is_none_or(|s: &Span| s.end <= w.token.start)
         {
             let mut end = i;
             let capital = |x: &TokenFacts| {

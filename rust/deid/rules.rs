@@ -1998,6 +1998,20 @@ fn rules() -> Vec<Rule> {
             r"%B%([0-9]{1,2})([-/.])([0-9]{1,2})([-/.])([0-9]{4}|[0-9]{2})%B%",
             refine_date_numeric,
         ),
+        // "discharged1/19/93": a full slashed date glued to the word before it (dictation).
+        rule(
+            "date_glued",
+            Date,
+            r"[a-z]((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12][0-9]|3[01])/(?:(?:19|20)[0-9]{2}|[0-9]{2}))%B%",
+            refine_date_loose,
+        ),
+        // "12/ 25/2009": a stray space next to a slash of a date with a 4-digit year.
+        rule(
+            "date_spaced",
+            Date,
+            r"%B%((?:0?[1-9]|1[0-2])[ ]?/[ ]?(?:0?[1-9]|[12][0-9]|3[01])[ ]?/[ ]?(?:19|20)[0-9]{2})%B%",
+            refine_date_loose,
+        ),
         rule(
             "date_day_month",
             Date,
@@ -2020,6 +2034,23 @@ fn rules() -> Vec<Rule> {
         // "'98", "in '98": an apostrophe before two digits is a year.
         // "'98", "in '98", "the '90s": an apostrophe before two digits is a year.
         rule("date_year_apostrophe", Date, r"(?:(?m:^)|[ \t(\[])('[0-9]{2}(?:'?s)?)%B%", refine_year_apostrophe),
+        // "TURP for BPH 1980s", "1960s and 1970s": a decade written with four digits is a date
+        // whatever precedes it.
+        rule("date_decade_bare", Date, r"%B%((?:19|20)[0-9]0'?s)%B%", group1),
+        // "Jan-Mar 2008", "June to August 2009": a range of months in one year.
+        rule(
+            "date_month_range",
+            Date,
+            r"%B%(%MONTHANY%)\.?(?:[ ]?[-–][ ]?|[ ]+(?i:to|through|thru)[ ]+)(%MONTHANY%)\.?,?[ ]+(%YEAR4%)%B%",
+            refine_date_month_range,
+        ),
+        // "12JAN2008", "3MAR08": a compact military-style date in capitals.
+        rule(
+            "date_compact",
+            Date,
+            r"%B%((?:0?[1-9]|[12][0-9]|3[01])(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(?:(?:19|20)[0-9]{2}|[0-9]{2}))%B%",
+            group1,
+        ),
         // "the 1990s" (not "the 90s": saturations and pressures are "in the 90s").
         rule("date_decade", Date, r"%B%(?i:the)[ ]+(?:(?i:early|late|mid)[ -]?)?((?:19|20)[0-9]0'?s)%B%", group1),
         rule("age_years_old", Age, r"%B%(9[0-9]|1[01][0-9])[- ]?(?i:years?|yrs?|y)[- ]?(?i:old)%B%", refine_age),
@@ -2069,8 +2100,15 @@ fn rules() -> Vec<Rule> {
         rule(
             "date_month_alone",
             Date,
-            r"%B%(?i:in|since|during|until|till|before|after|from|through|thru|last|next|this|early|late|mid|by|around|starting|beginning|end[ ]+of|middle[ ]+of)[ -]+(?:(?i:early|late|mid)[ -]+)?(%MONTHFULL%|(?-i:january|february|april|june|july|august|september|october|november|december))%B%",
+            r"%B%(?i:in|since|during|until|till|before|after|from|through|thru|last|next|this|early|late|mid|by|around|starting|beginning|end[ ]+of|middle[ ]+of|month[ ]+of)[ -]+(?:(?i:early|late|mid)[ -]+)?(%MONTHFULL%|(?-i:january|february|april|june|july|august|september|october|november|december))%B%",
             refine_date_month_alone,
+        ),
+        // "biopsy June of this year", "in March of last year": a month alone tied to a year.
+        rule(
+            "date_month_of_year",
+            Date,
+            r"%B%(%MONTHFULL%)[ ]+(?i:of)[ ]+(?i:this|last|that|next|the[ ]+same|the[ ]+previous|the[ ]+following)[ ]+(?i:year)%B%",
+            group1,
         ),
         // "on the 15th", "until the 3rd": a day of the month alone after a date cue.
         rule(
@@ -2412,7 +2450,10 @@ fn refine_date_numeric(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     if year.len() == 2 {
         let (start, end) = span_of(caps, 0)?;
         let after = word_after(text, end);
-        let ratio_before = words_before(text, start, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w));
+        // "pain since 03/10/03", "PA pressure.  On 05/12/08": a date cue right before the date
+        // outweighs a ratio word further back.
+        let ratio_before =
+            !date_cued(text, start) && words_before(text, start, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w));
         // "debridement on 03/16/08 of right thigh": after a date cue, "of" starts a phrase.
         let unit_after =
             word_in(&NOT_DATE_AFTER_SET, after) && !(after.eq_ignore_ascii_case("of") && date_cued(text, start));
@@ -2421,6 +2462,18 @@ fn refine_date_numeric(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         }
     }
     span_of(caps, 0)
+}
+
+/// The glued and spaced slashed dates: nothing numeric or slashed continues them, and a spaced
+/// one has a space (the plain form is `date_numeric`'s).
+fn refine_date_loose(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 1)?;
+    if matches!(next_char(text, end), Some('/' | '%')) || continues_with_digit(text, end, &['/', '.', '-']) {
+        return None;
+    }
+    let spaced = text[start..end].contains(' ');
+    let glued = matches!(prev_char(text, start), Some(c) if c.is_ascii_lowercase());
+    (spaced || glued).then_some((start, end))
 }
 
 fn refine_date_iso(text: &str, caps: &Groups) -> Option<(usize, usize)> {
@@ -2451,7 +2504,9 @@ fn refine_date_month_day(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     // "May 5" without a year or an ordinal reads as often as not as the verb, and a month in
     // lower case ("march 5", "dec 2") as a word: both need a date cue ("until may 25").
     let weak = starts_lowercase(month) || month.eq_ignore_ascii_case("may");
-    if !has_year && (weak && !(has_ordinal && !starts_lowercase(month))) && !date_cued(text, caps.get(0)?.start()) {
+    // A weak month needs a year, a cue, or an ordinal after a capitalised month ("May 5th").
+    let ordinal_saves = has_ordinal && !starts_lowercase(month);
+    if !has_year && weak && !ordinal_saves && !date_cued(text, caps.get(0)?.start()) {
         return None;
     }
     span_of(caps, 0)
@@ -2551,10 +2606,20 @@ fn refine_date_ordinal_day(text: &str, caps: &Groups) -> Option<(usize, usize)> 
     Some((start, end))
 }
 
+fn refine_date_month_range(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 0)?;
+    // Two different months, and not lower-case words ("may to march 2000 ...").
+    let (first, second) = (caps.get(1)?.as_str(), caps.get(2)?.as_str());
+    let different = !first.eq_ignore_ascii_case(second);
+    (different && !starts_lowercase(first) && year_ok(text, end)).then_some((start, end))
+}
+
 fn refine_date_month_year(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let (start, end) = span_of(caps, 0)?;
-    // "march 2000 patients": a count after a verb.
-    year_ok(text, end).then_some((start, end))
+    // "march 2000 patients": a count after a verb; but "in January 2004 of congestive heart
+    // failure": "of" after a capitalised month starts a phrase.
+    let of_after = word_after(text, end) == "of" && !starts_lowercase(&text[start..end]);
+    (year_ok(text, end) || of_after).then_some((start, end))
 }
 
 fn refine_date_day_month(text: &str, caps: &Groups) -> Option<(usize, usize)> {
@@ -3037,12 +3102,12 @@ const DATE_CUES_TWO_BEFORE: &[&str] = &["last", "next", "prior", "previous", "re
 /// Words right before a bare year that put it in time: "in 2015", "since 1998", "early 2010".
 const YEAR_CUES: &[&str] = &[
     "in", "since", "until", "till", "from", "during", "circa", "ca.", "ca", "around", "through", "thru", "before",
-    "after", "early", "late", "mid", "year",
+    "after", "early", "late", "mid", "year", "between", "by", "his", "her", "their", "your",
 ];
 
 /// "the summer of 2010", "spring 2015", "class of 1990".
 const SEASONS: &[&str] =
-    &["spring", "summer", "fall", "autumn", "winter", "end", "beginning", "start", "middle", "year", "class"];
+    &["spring", "summer", "fall", "autumn", "winter", "end", "beginning", "start", "middle", "year", "class", "half"];
 
 /// Events a year follows in a history (besides the -ectomy, -plasty, ... words).
 const EVENTS: &[&str] = &[
@@ -3270,6 +3335,18 @@ fn time_follows(text: &str, pos: usize) -> bool {
     valid && after_ok
 }
 
+/// A "k/n" count rather than a month/year: a percentage close after it ("9/64 (14%)", "(3/71,
+/// 4%)") or a plural noun after it ("10/58 alleles").
+fn count_like(text: &str, end: usize) -> bool {
+    let near = &text[end..text.len().min(end + 9)];
+    let after = word_after(text, end);
+    let plural = after.len() > 3
+        && after.ends_with('s')
+        && after.starts_with(|c: char| c.is_ascii_lowercase())
+        && !["this", "thus", "was", "has"].contains(&after);
+    near.split('\n').next().is_some_and(|l| l.contains('%')) || after == "(" || plural
+}
+
 fn refine_date_md(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let (start, end) = span_of(caps, 1)?;
     let nums = md_numbers(&text[start..end]);
@@ -3283,14 +3360,29 @@ fn refine_date_md(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     // "in 1/95", "stroke 10/87", "until 8/71": a month and a two-digit year that cannot be a
     // day, after a date cue or an event.
     let digits_after_slash = text[start..end].split('/').nth(1).map_or(0, str::len);
-    if nums.len() == 2 && (1..=12).contains(&nums[0]) && nums[1] > 31 && digits_after_slash == 2 {
-        let cued = word_in(&DATE_CUE_SET, word) || word_in(&YEAR_CUE_SET, word) || is_event_word(word);
-        let clean = !matches!(prev_char(text, start), Some('/' | '.' | ':' | '-'))
+    let clean = || {
+        !matches!(prev_char(text, start), Some('/' | '.' | ':' | '-'))
             && !matches!(next_char(text, end), Some('/' | '%'))
+            && !matches!(next_char(text, end), Some(c) if c.is_alphabetic())
             && !continues_with_digit(text, end, &['-', '.', ':', ','])
             && !word_in(&NOT_DATE_AFTER_SET, word_after(text, end))
-            && !words_before(text, start, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w));
-        return (cued && clean).then_some((start, end));
+            && !words_before(text, start, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w))
+    };
+    if nums.len() == 2 && (1..=12).contains(&nums[0]) && nums[1] > 31 && digits_after_slash == 2 {
+        // "Gallbladder 7/82.", "(9/94)", "PMH: 1) 8/92 evaluation": a month and a year from
+        // 1950 on that cannot be a day is a date even without a cue ("1/32 inch", "H&H 10/32"
+        // and "CT ratio 12/33" stay: an earlier year, a unit or a ratio word).
+        let cued = word_in(&DATE_CUE_SET, word) || word_in(&YEAR_CUE_SET, word) || is_event_word(word);
+        return ((cued || (nums[1] >= 50 && !count_like(text, end))) && clean()).then_some((start, end));
+    }
+    // "MI 07/07", "in 03/06 was negative", "late 12/09": two 2-digit parts with a leading zero
+    // read as month/year or month/day, a date either way; scores and ratios are not zero-padded.
+    let padded = {
+        let parts: Vec<&str> = text[start..end].split('/').collect();
+        parts.len() == 2 && parts.iter().all(|p| p.len() == 2) && parts.iter().any(|p| p.starts_with('0'))
+    };
+    if padded && (1..=12).contains(&nums[0]) && nums[1] <= 31 && clean() {
+        return Some((start, end));
     }
     let two_before = second.is_some_and(|w| DATE_CUES_TWO_BEFORE.contains(&w)) && !word_in(&NOT_DATE_BEFORE_SET, word);
     if word_in(&DATE_CUE_SET, word) || of_cue || two_before {
@@ -3339,6 +3431,63 @@ fn is_event_word(word: &str) -> bool {
     procedure || word_in(&EVENT_SET, &lower)
 }
 
+/// "IVC filter placement 1999.", "MRI 1995:", "Diabetes type II, 2006.", "stent placement
+/// 2006-2008.": a year closing a list item or a heading after a noun (MTSamples joins lines
+/// with ","), not an amount ("greater than 2000.", "count of 2000.").
+fn item_ends_with_year(text: &str, start: usize, end: usize) -> bool {
+    const NOT_BEFORE: &[&str] = &[
+        "of",
+        "than",
+        "is",
+        "was",
+        "were",
+        "be",
+        "at",
+        "to",
+        "about",
+        "approximately",
+        "level",
+        "count",
+        "total",
+        "x",
+        "and",
+        "or",
+        "by",
+        "from",
+        "under",
+        "over",
+        "above",
+        "below",
+        "around",
+        "nearly",
+        "almost",
+        "only",
+    ];
+    let rest = &text[end..];
+    let closes = match rest.as_bytes() {
+        [] => true,
+        [b'.' | b':' | b';', tail @ ..] => matches!(tail.first(), None | Some(b' ' | b'\n' | b',' | b'\r')),
+        [b',', tail @ ..] => matches!(tail.first(), None | Some(b'\n' | b'\r')),
+        _ => false,
+    };
+    // Not a sentence or a citation opening with the year ("Subramani. 1993. J Cell Biol"), nor
+    // a strain or product number ("Nissle 1917.").
+    let year_ok = text[start..].get(..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| y >= 1930);
+    let before = text[..start].trim_end_matches(' ');
+    if !closes || !year_ok || !matches!(prev_char(text, start), Some(' ')) || before.ends_with('.') {
+        return false;
+    }
+    let Some(word) = words_before(text, start, 1).first().copied() else { return false };
+    let lower = word.to_ascii_lowercase();
+    word.len() > 1 && word.chars().all(|c| c.is_ascii_alphabetic()) && !NOT_BEFORE.contains(&lower.as_str())
+}
+
+/// A year or a decade as a word: "1990", "1970s", "1980's".
+fn is_year_word(word: &str) -> bool {
+    let digits = word.trim_end_matches('s').trim_end_matches('\'');
+    digits.len() == 4 && matches!(digits.parse::<u32>(), Ok(1900..=2039))
+}
+
 fn refine_date_year(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let (start, end) = span_of(caps, 1)?;
     let years = md_numbers(&text[start..end]);
@@ -3359,10 +3508,38 @@ fn refine_date_year(text: &str, caps: &Groups) -> Option<(usize, usize)> {
             return None;
         }
     }
+    // "s/p TURP (1992)", "dialysis (1983-1988)": a year alone in parentheses, but not a
+    // citation ("Smith et al. (2005)").
+    // "(1978 and 1979)", "(1996, 2005, and 2006)": the first year of a list in parentheses.
+    let list_follows = || {
+        let rest = text[end..].trim_start_matches([',', ' ']);
+        let rest = rest.strip_prefix("and ").or_else(|| rest.strip_prefix("or ")).unwrap_or(rest);
+        rest.len() >= 4 && is_year_word(&rest[..4]) && !rest[4..].starts_with(|c: char| c.is_ascii_digit())
+    };
+    let parenthesized = prev_char(text, start) == Some('(')
+        && (next_char(text, end) == Some(')') || list_follows())
+        && !words_before(text, start, 1).first().is_some_and(|w| {
+            // "et al. (2005)", "Jones and Smith (1973)": a citation after an author's name.
+            let titlecase =
+                w.starts_with(|c: char| c.is_ascii_uppercase()) && w.chars().skip(1).any(|c| c.is_ascii_lowercase());
+            let initial = w.len() == 1 && w.starts_with(|c: char| c.is_ascii_uppercase());
+            w.eq_ignore_ascii_case("al") || initial || (titlecase && !is_event_word(w))
+        });
+    if parenthesized || item_ends_with_year(text, start, end) {
+        return Some((start, end));
+    }
     let (word, second_word) = date_cue_before(text, start)?;
-    let season_of = word == "of" && second_word.as_deref().is_some_and(|w| word_in(&SEASON_SET, w));
-    let event = is_event_word(&word) || (word == "in" && second_word.as_deref().is_some_and(is_event_word));
-    if !(word_in(&YEAR_CUE_SET, &word) || word_in(&SEASON_SET, &word) || season_of || event) {
+    let second = second_word.as_deref().unwrap_or("");
+    let season_of = word == "of" && word_in(&SEASON_SET, second);
+    let event = is_event_word(&word) || (word == "in" && is_event_word(second));
+    // "in 1987, 1990 and 2005", "between 1951 and 1953", "1998 or 1999": a year listed after
+    // another year.
+    let listed = (["and", "or", "&"].contains(&word.as_str()) && is_year_word(second))
+        || (is_year_word(&word) && text[..start].trim_end_matches(' ').ends_with(','));
+    // "dates back to 2003", "as recently as 2005", "as early as 1998".
+    let back_to = (word == "to" && second == "back")
+        || (word == "as" && ["recently", "early", "late", "long", "far"].contains(&second));
+    if !(word_in(&YEAR_CUE_SET, &word) || word_in(&SEASON_SET, &word) || season_of || event || listed || back_to) {
         return None;
     }
     // "until 2100", "from 1900 to 0700": a clock time unless a second year makes it a range.
@@ -5140,6 +5317,92 @@ mod tests {
             "ages 90,000 units",
         ] {
             assert!(!found(text).iter().any(|(_, k)| *k == "AGE"), "no age in {text:?}: {:?}", found(text));
+        }
+    }
+
+    #[test]
+    fn dates_as_real_notes_write_them() {
+        for (text, date) in [
+            // A month and a year from 1950 on that cannot be a day, without a cue.
+            ("PAST SURGICAL HISTORY: Gallbladder 7/82. Hernia 5/79", "7/82"),
+            ("PAST SURGICAL HISTORY: Gallbladder 7/82. Hernia 5/79", "5/79"),
+            ("s/p femoral-popliteal bypass (8/94) and graft thrombosis", "8/94"),
+            ("four courses of chemotherapy (3/92, 6/92, 9/92 ,10/92).", "10/92"),
+            ("PMH: 1)8/92 evaluation for presyncope", "8/92"),
+            // Zero-padded month/year (or month/day): a date either way.
+            ("status post anterior wall MI 07/07 and was found", "07/07"),
+            ("the one in 03/06 was negative.", "03/06"),
+            ("done previously in late 12/09 and", "12/09"),
+            ("ejection fraction 40% 12/08 with no decompensation", "12/08"),
+            // A cue right before a full date outweighs a ratio word further back.
+            ("knee pain since 03/10/03 after falling", "03/10/03"),
+            ("elevation and PA pressure.  On 05/12/08, preserved", "05/12/08"),
+            ("fell four times on 1/3/93, because", "1/3/93"),
+            // Glued to the word before, or with a stray space.
+            ("placed on ASA and discharged1/19/93.", "1/19/93"),
+            ("revoked at the hospital, 12/ 25/2009, when", "12/ 25/2009"),
+            // Years in lists, ranges in parentheses, and more cues.
+            ("a previous DVT in 1975 and 1985.", "1985"),
+            ("sinus surgeries in 1987, 1990 and 2005.", "1990"),
+            ("sinus surgeries in 1987, 1990 and 2005.", "2005"),
+            ("MI x 2 (1978 and 1979).", "1979"),
+            ("Coast Guard between 1951 and 1953.", "1951"),
+            ("s/p TURP (1992).", "1992"),
+            ("1. Tonsillectomy (1943), 2. Left ureter re-implantation (1960)", "1943"),
+            ("hemodialysis (1983-1988),", "1983-1988"),
+            ("His history dates back to 2003 when", "2003"),
+            ("diagnosed in latter half of 2007.", "2007"),
+            ("By 1996 she continued to be followed", "1996"),
+            ("taking since her 1980 surgery", "1980"),
+            ("cocaine as recently as 2005 with", "2005"),
+            ("3) TURP for BPH 1980s, 4) HTN", "1980s"),
+            ("She had symptoms Jan-Mar 2008 and", "Jan-Mar 2008"),
+            ("admitted 12JAN2008 for chest pain", "12JAN2008"),
+            ("MI x 2 (1978 and 1979).", "1978"),
+            ("PAST SURGICAL HISTORY: IVC filter placement 1999.", "1999"),
+            ("Findings on MRI 1995: mild enlargement", "1995"),
+            ("12.  Diabetes type II, 2006.,13.  Painful bunions", "2006"),
+            ("status post stent placement 2006-2008.", "2006-2008"),
+            ("Her father died in January 2004 of congestive heart failure.", "January 2004"),
+            ("history of elevated PSA and biopsy June of this year was", "June"),
+            ("brings us to the month of August, at which time", "August"),
+        ] {
+            assert_finds(text, date, "DATE");
+        }
+        for text in [
+            "Vytorin 10/40 mg one a day.",
+            "RBC 3/34mil/mm3 (low)",
+            "H&H 10/32 and white count of 7.",
+            "a width of 1/32 inch.",
+            "CT ratio 12/33",
+            "pain is 3/10 today",
+            "Apgars 8/9 at birth",
+            "platelet count of 2000 as well",
+            "was greater than 2000.",
+            "The B12 level was 2000.",
+            "beta-quant level of 1931 and",
+            "Weight: 1950, height",
+            "she will march 2000 patients",
+            "irrigation with 2000 cc of saline",
+            "as shown by Smith et al. (2005).",
+            "first reported by Jones and Smith (1973) in",
+            "Bacon, B. R . (1996) Nat. Genet. 13",
+            "and S. Subramani. 1993. J. Cell Biol.",
+            "may to march 2000 patients",
+            "Take 2MAR tablets",
+            "ALT 12MARKED",
+            "we will see as soon as 2000 units are given",
+            "Escherichia coli strain Nissle 1917.",
+            "missense (9/71, 13%), splicing",
+            "isease allele in carriers (10/58 alleles examined).",
+            "frequency among carriers of 9/64 (14%).",
+            "between 1000 and 2000 mL daily",
+            "her 2000 mg dose",
+            "a total score of 18-20/28.",
+            "ABG 7.28/48/46 on admission",
+            "pressures were 31/14/21 mmHg.",
+        ] {
+            assert!(!found(text).iter().any(|(_, k)| *k == "DATE"), "no date in {text:?}: {:?}", found(text));
         }
     }
 
