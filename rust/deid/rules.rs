@@ -226,7 +226,8 @@ const STREET_ABBRS: &[&str] = &[
     "Cres",
 ];
 
-const MONTHS: &[&str] = &[
+/// The months written out (also what surrogate.rs reads and writes dates with).
+pub(crate) const MONTHS: &[&str] = &[
     "January",
     "February",
     "March",
@@ -3660,7 +3661,8 @@ fn is_initial(token: &str) -> bool {
     matches!((chars.next(), chars.next(), chars.next()), (Some(c), Some('.'), None) if c.is_uppercase())
 }
 
-fn strip_possessive(token: &str) -> &str {
+/// The word without a possessive ending ("Smith's" -> "Smith"; also used by surrogate.rs).
+pub(crate) fn strip_possessive(token: &str) -> &str {
     for suffix in ["'s", "’s", "'S", "’S", "'", "’"] {
         if let Some(stripped) = token.strip_suffix(suffix) {
             if !stripped.is_empty() {

@@ -16,6 +16,7 @@
 //! * Ages over 89 become "90": Safe Harbor allows "90 or older" as one category.
 //! * A surrogate never equals the value it replaces.
 
+use super::rules::{strip_possessive, MONTHS};
 use super::types::{PhiType, Span};
 use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -280,15 +281,10 @@ fn name(doc: &mut Document, original: &str) -> Option<String> {
     Some(out)
 }
 
+/// (stem, possessive ending): "Mary's" -> ("Mary", "'s").
 fn split_possessive(word: &str) -> (&str, &str) {
-    for suffix in ["'s", "’s", "'S", "’S"] {
-        if let Some(stem) = word.strip_suffix(suffix) {
-            if !stem.is_empty() {
-                return (stem, &word[stem.len()..]);
-            }
-        }
-    }
-    (word, "")
+    let stem = strip_possessive(word);
+    (stem, &word[stem.len()..])
 }
 
 fn location(doc: &mut Document, original: &str) -> String {
@@ -445,21 +441,6 @@ fn redraw_digits(doc: &Document, original: &str, phone: bool) -> String {
 
 // --- dates ------------------------------------------------------------------------------------
 
-const MONTH_NAMES: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -521,8 +502,8 @@ fn pieces(text: &str) -> Vec<Piece<'_>> {
             }
             let word = &text[start..i];
             let lower = word.to_ascii_lowercase();
-            let month = MONTH_NAMES.iter().position(|m| {
-                *m == lower || (lower.len() >= 3 && m.starts_with(&lower) && (lower.len() == 3 || lower == "sept"))
+            let month = MONTHS.iter().map(|m| m.to_ascii_lowercase()).position(|m| {
+                m == lower || (lower.len() >= 3 && m.starts_with(&lower) && (lower.len() == 3 || lower == "sept"))
             });
             match month {
                 Some(m) => out.push(Piece::Month(word, m as u32 + 1)),
@@ -535,6 +516,15 @@ fn pieces(text: &str) -> Vec<Piece<'_>> {
         }
     }
     out
+}
+
+/// (month, day) of two numbers: month first, or day first when the first cannot be a month.
+fn month_and_day(first: i64, second: i64) -> (Option<u32>, Option<u32>) {
+    if (1..=12).contains(&first) {
+        (Some(first as u32), Some(second as u32))
+    } else {
+        (Some(second as u32), Some(first as u32))
+    }
 }
 
 fn expand_year(two: i64) -> i64 {
@@ -590,30 +580,14 @@ fn read_date(pieces: &[Piece]) -> Option<Parts> {
             parts.month = value(a).map(|m| m as u32);
             parts.year = value(b);
         }
-        (None, [a, b]) => {
-            let (x, y) = (value(a)?, value(b)?);
-            if (1..=12).contains(&x) {
-                parts.month = Some(x as u32);
-                parts.day = Some(y as u32);
-            } else {
-                parts.day = Some(x as u32);
-                parts.month = Some(y as u32);
-            }
-        }
+        (None, [a, b]) => (parts.month, parts.day) = month_and_day(value(a)?, value(b)?),
         (None, [a, b, c]) if a.len() == 4 => {
             parts.year = value(a);
             parts.month = value(b).map(|m| m as u32);
             parts.day = value(c).map(|d| d as u32);
         }
         (None, [a, b, c]) => {
-            let (x, y) = (value(a)?, value(b)?);
-            if (1..=12).contains(&x) {
-                parts.month = Some(x as u32);
-                parts.day = Some(y as u32);
-            } else {
-                parts.day = Some(x as u32);
-                parts.month = Some(y as u32);
-            }
+            (parts.month, parts.day) = month_and_day(value(a)?, value(b)?);
             parts.year = year_of(c);
         }
         _ => return None,
@@ -704,11 +678,9 @@ fn number_roles(pieces: &[Piece], parts: &Parts) -> Vec<char> {
 }
 
 fn month_word(model: &str, month: u32) -> String {
-    let full = MONTH_NAMES[(month - 1) as usize];
-    let abbreviated = model.len() <= 4 && !MONTH_NAMES.contains(&model.to_ascii_lowercase().as_str());
-    let word = if abbreviated { &full[..3] } else { full };
-    let title = format!("{}{}", word[..1].to_uppercase(), &word[1..]);
-    with_case_of(&title, model)
+    let full = MONTHS[(month - 1) as usize];
+    let abbreviated = model.len() <= 4 && !MONTHS.iter().any(|m| m.eq_ignore_ascii_case(model));
+    with_case_of(if abbreviated { &full[..3] } else { full }, model)
 }
 
 /// "March 2nd" after a shift to the 14th must read "14th", not "14nd".
