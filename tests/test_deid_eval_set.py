@@ -97,8 +97,11 @@ def test_no_document_family_is_on_both_sides(full_set):
     test = read(full_set / "test.jsonl") + read(full_set / "real_test.jsonl")
     assert not {d["id"] for d in dev} & {d["id"] for d in test}
     assert not {d["group"] for d in dev} & {d["group"] for d in test}
-    for doc in dev + test:
+    for doc in read(full_set / "dev.jsonl") + read(full_set / "test.jsonl"):
         assert doc["split"] == make_eval.split_of(doc["group"]), doc["id"]
+    recorded = {a["id"]: a["split"] for a in real_notes.load_annotations()}
+    for doc in read(full_set / "real_dev.jsonl") + read(full_set / "real_test.jsonl"):
+        assert doc["split"] == recorded[doc["source_id"]], doc["id"]
     planted = {d["group"] for d in read(full_set / "dev.jsonl") + read(full_set / "test.jsonl")}
     real = {d["group"] for d in read(full_set / "real_dev.jsonl") + read(full_set / "real_test.jsonl")}
     assert not planted & real   # hand-annotated families are never reused as planting ground
@@ -140,3 +143,16 @@ def test_real_annotations_verify_against_the_corpus(full_set, tmp_path):
     shifted = dict(annotations[0], spans=[[s + 1, e + 1, t] for s, e, t in annotations[0]["spans"]])
     with pytest.raises(ValueError, match="does not match its hash"):
         real_notes.materialise(SHARED_DATA, [shifted])
+
+
+def test_real_test_notes_are_the_ones_the_selection_rule_picks():
+    """The fresh real TEST part is exactly what select_real_notes.py's documented rule picks from
+    the corpus (families with no DEV note and no planting ground), so it can be checked and redone."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "deid_eval" / "select_real_notes.py"
+    out = subprocess.run([sys.executable, str(script), "--data", str(SHARED_DATA)], check=True,
+                         capture_output=True, text=True).stdout
+    picked = [line.split("\t")[1] for line in out.splitlines() if line.strip()]
+    annotated = [a["id"] for a in real_notes.load_annotations() if a["split"] == "test"]
+    assert picked == annotated
+    dev_ids = {a["id"] for a in real_notes.load_annotations() if a["split"] == "dev"}
+    assert len(picked) == 50 and not dev_ids & set(picked)

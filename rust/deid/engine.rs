@@ -96,7 +96,7 @@ impl Engine {
                 learned.extend(cued.iter().copied());
                 learned = widen_learned(text, &words, learned);
                 learned = merge_learned(text, learned);
-                learned.retain(|s| !lone_code(text, s) && !after_mask(text, s));
+                learned.retain(|s| !lone_code(text, s) && !after_mask(text, s) && !placeholder_span(text, s));
                 learned = propagate_names(text, &words, learned, &rule_spans, &cued, lower_doc);
             }
             None => {
@@ -330,6 +330,27 @@ fn after_mask(text: &str, span: &Span) -> bool {
     let word = before.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
     before.len() < span.start
         && (matches!(word, "XYZ" | "ABC" | "ABCD" | "Y" | "Z") || (!word.is_empty() && word.bytes().all(|b| b == b'X')))
+}
+
+/// A learned name or facility made of template stand-ins only: "Xyz", "Mr. Sample Patient",
+/// "Dr. Sample Doctor4", "ABC": the note was de-identified before it reached us.
+fn placeholder_span(text: &str, span: &Span) -> bool {
+    if !matches!(span.kind, PhiType::Name | PhiType::Hospital) {
+        return false;
+    }
+    const STAND_IN_ROLES: &[&str] = &["patient", "doctor", "name", "physician", "surgeon", "hospital", "clinic"];
+    let words: Vec<&str> =
+        text[span.start..span.end].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let sample = |w: &str| w.trim_end_matches(|c: char| c.is_ascii_digit()).eq_ignore_ascii_case("sample");
+    let has_sample = words.iter().any(|w| sample(w));
+    !words.is_empty()
+        && words.iter().all(|w| {
+            let bare = w.trim_end_matches(|c: char| c.is_ascii_digit());
+            // Three letters at least: "B.W.", "GG" and "OA" are initials, "XYZ" and "Xyz" masks.
+            (w.len() >= 3 && crate::deid::rules::is_placeholder(w))
+                || sample(w)
+                || (has_sample && STAND_IN_ROLES.iter().any(|r| bare.eq_ignore_ascii_case(r)))
+        })
 }
 
 /// A learned place that is a lone two-letter code with neither a ZIP code after it ("Reno, NV
@@ -1294,6 +1315,26 @@ mod tests {
             Span { start: s, end: s + a.len(), kind: PhiType::Location }
         };
         assert!(lone_code(text, &at("ID")));
+        let name = |t: &str, w: &str| {
+            let start = t.find(w).unwrap();
+            Span { start, end: start + w.len(), kind: PhiType::Name }
+        };
+        for (t, w) in [
+            ("Mr. Sample Patient returns", "Sample Patient"),
+            ("office of Dr. Sample Doctor4 and", "Sample Doctor4"),
+            ("with his mother, Xyz, and", "Xyz"),
+            ("returns to the Sample", "Sample"),
+        ] {
+            assert!(placeholder_span(t, &name(t, w)), "{w}");
+        }
+        for (t, w) in [
+            ("with his mother, Mary, and", "Mary"),
+            ("Dr. Patient Samples", "Patient Samples"),
+            ("VS stable, B.W. aware", "B.W."),
+            ("Advised ED. -GG", "GG"),
+        ] {
+            assert!(!placeholder_span(t, &name(t, w)), "{w}");
+        }
         assert!(!lone_code(text, &at("Reno, NV")));
         assert!(!lone_code(text, &at("OR")), "before a ZIP code");
         assert!(!lone_code(text, &at("KS")), "after \"in\"");

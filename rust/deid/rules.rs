@@ -1729,8 +1729,8 @@ struct Engine {
 /// The first rule of each group after the first (consecutive runs of `rules()`): titles, labels
 /// and credentials; cue-found names, addresses and phones; dates with a month or three parts and
 /// ages; month/day dates and bare years (apart from `date_numeric`, see the header); ZIP codes,
-/// hospitals and places.
-const GROUP_STARTS: &[&str] = &["name_cue", "date_iso", "date_md", "zip"];
+/// hospitals and places; hospitals after a care verb.
+const GROUP_STARTS: &[&str] = &["name_cue", "date_iso", "date_md", "zip", "hospital_cued"];
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
     let rules = rules();
@@ -2170,6 +2170,15 @@ fn rules() -> Vec<Rule> {
             Location,
             r"%B%(?i:in|from|to|of|near|outside|across|around|throughout|at)[ ]+(%STATEFULL%)",
             refine_location_state,
+        ),
+        // "referred to UIHC", "seen in follow-up at MCG", "his stay here at Promise", "discharged
+        // to Heartland": a facility by its initials or its one proper word after a care verb. Its own
+        // group: its matches start where location_cued's do ("transferred to ...").
+        rule(
+            "hospital_cued",
+            Hospital,
+            r"%B%((?i:seen|evaluated|treated|admitted|readmitted|referred|transferred|discharged|followed|presented|hospitali[sz]ed|returned|came|went|sent|stay|stayed|here|care|clinic|surgery|follow-?up|followup|received)(?:[ ]+(?i:up|back|here|there|initially|again|today))?)[ ]+(?i:at|to)[ ]+([A-Z]{3,6}%B%|%NW%)",
+            refine_hospital_cued,
         ),
     ]
 }
@@ -2959,6 +2968,7 @@ const STRONG_DATE_CUES: &[&str] = &[
     "appt",
     "appointment",
     "effective",
+    "comparison",
 ];
 
 /// Cues before a 4-digit number that, in nursing notes, as often start a clock time ("until 2100",
@@ -3094,6 +3104,14 @@ const DATE_CUES: &[&str] = &[
     "stopped",
     "changed",
     "switched",
+    "enc",
+    "encounter",
+    "up",
+    "house",
+    "rehab",
+    "care",
+    "institute",
+    "infirmary",
 ];
 
 /// Words two before a month/day that make the noun between them a dated event: "last BM 6/9",
@@ -3401,10 +3419,10 @@ fn refine_date_md(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         let strong = word_in(&STRONG_DATE_CUE_SET, word) || of_cue || two_before || word_in(&FACILITY_SET, word);
         return md_date_ok(text, start, end, strong).then_some((start, end));
     }
-    // "8/14 0800", "4/10 @ 14:30": a date before a time of day.
+    // "8/14 0800", "4/10 @ 14:30", "1/2 0300": a date before a time of day (a fraction is not
+    // followed by a clock time).
     let ok = time_follows(text, end)
         && valid_day_month(nums[0], nums[1])
-        && !fraction_like(nums[0], nums[1])
         && !matches!(prev_char(text, start), Some('/' | '.' | ':' | '-'))
         && !words_before(text, start, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w));
     ok.then_some((start, end))
@@ -3747,7 +3765,7 @@ fn title_fits_name(title: &str, name: &str) -> bool {
 /// A stand-in for a name in an already de-identified or template note: "Dr. X", "Dr. Y",
 /// "Dr. ABC", "Dr. XYZ", "Mr. XXX" (one capital letter without a period, one letter repeated,
 /// or a run of the alphabet).
-fn is_placeholder(word: &str) -> bool {
+pub(crate) fn is_placeholder(word: &str) -> bool {
     let w = strip_possessive(word);
     let b = w.as_bytes();
     if b.is_empty() || b.len() > 5 || !b.iter().all(u8::is_ascii_alphabetic) {
@@ -4199,7 +4217,9 @@ fn refine_hospital(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         .map(|(_, w)| strip_possessive(w))
         .filter(|w| !is_saint(w) && !not_a_name_word(w) && !word_in(&FACILITY_SET, w))
         .collect();
-    if distinctive.is_empty() || distinctive.iter().all(|w| is_placeholder(w)) {
+    // "Children's Hospital" names one hospital in its town as surely as "Mercy Hospital" does.
+    let childrens = name.len() == 1 && word_in_list(&["children's", "childrens", "children’s"], name[0].1);
+    if !childrens && (distinctive.is_empty() || distinctive.iter().all(|w| is_placeholder(w))) {
         return None; // "ABCD General Hospital" is a template's stand-in
     }
     // What follows: "Hospital course", "Clinic note", "ROS General:" are not facilities.
@@ -4279,6 +4299,185 @@ fn refine_hospital(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         }
     }
     Some((tokens[first].0, end))
+}
+
+/// Units, services and places of care that follow "transferred to" or "seen at" and name no
+/// facility: "ICU", "PACU", "ENT", "Rehab", "Home", "Telemetry".
+const CARE_DESTINATIONS: &[&str] = &[
+    "icu",
+    "ccu",
+    "micu",
+    "sicu",
+    "nicu",
+    "picu",
+    "cvicu",
+    "cticu",
+    "ticu",
+    "tcu",
+    "rcu",
+    "imc",
+    "cdu",
+    "pacu",
+    "or",
+    "er",
+    "ed",
+    "ems",
+    "pt",
+    "ot",
+    "slp",
+    "gi",
+    "ent",
+    "ob",
+    "gyn",
+    "obgyn",
+    "ir",
+    "ct",
+    "mri",
+    "ekg",
+    "ecg",
+    "eeg",
+    "emg",
+    "ep",
+    "cath",
+    "snf",
+    "ltac",
+    "ltach",
+    "alf",
+    "osh",
+    "pcp",
+    "icn",
+    "l&d",
+    "nh",
+    "hd",
+    "ama",
+    "usa",
+    "home",
+    "rehab",
+    "hospice",
+    "floor",
+    "tele",
+    "telemetry",
+    "medicine",
+    "surgery",
+    "psychiatry",
+    "psych",
+    "neurology",
+    "cardiology",
+    "oncology",
+    "radiology",
+    "urology",
+    "nephrology",
+    "hematology",
+    "pediatrics",
+    "orthopedics",
+    "ortho",
+    "gynecology",
+    "obstetrics",
+    "dermatology",
+    "ophthalmology",
+    "anesthesia",
+    "pathology",
+    "endocrinology",
+    "pulmonary",
+    "neurosurgery",
+    "jail",
+    "prison",
+    "shelter",
+    "nursing",
+    "skilled",
+    "assisted",
+    "inpatient",
+    "outpatient",
+    "acute",
+    "subacute",
+    "transitional",
+    "recovery",
+    "observation",
+    "ward",
+    "unit",
+    "service",
+    "clinic",
+    "hospital",
+    "emergency",
+    "intensive",
+    "labor",
+    "delivery",
+    "physical",
+    "occupational",
+    "speech",
+    "day",
+    "care",
+    "pharmacy",
+    "lab",
+    "laboratory",
+    "dialysis",
+    "triage",
+    "holding",
+    "preop",
+    "postop",
+    "step-down",
+    "stepdown",
+    "family",
+    "school",
+    "work",
+    "church",
+    "bed",
+    "chair",
+    "bedside",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "his",
+    "her",
+    "their",
+    "our",
+    "this",
+    "that",
+    "another",
+    "outside",
+    "local",
+    "same",
+    "none",
+    "hem",
+    "heme",
+    "onc",
+    "hem-onc",
+    "gen",
+    "med",
+    "peds",
+    "neuro",
+    "cards",
+    "pulm",
+    "renal",
+    "vascular",
+    "trauma",
+];
+
+fn refine_hospital_cued(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 2)?;
+    let word = &text[start..end];
+    if word_in_list(CARE_DESTINATIONS, word) || is_placeholder(word) || STATE_ABBRS.contains(&word) {
+        return None;
+    }
+    let cue = caps.get(1).map_or("", |m| m.as_str()).to_ascii_lowercase();
+    if word.len() < 3 {
+        return None;
+    }
+    let acronym = word.chars().all(|c| c.is_ascii_uppercase());
+    if acronym && word.len() >= 3 {
+        return Some((start, end));
+    }
+    // One proper word: only after the cues that name where the patient is or goes, and only
+    // when it stands alone ("discharged to Heartland.", not "transferred to Mercy Hospital",
+    // which hospital_facility has, nor "seen at Mayo Clinic").
+    let strong = ["here", "stay", "stayed", "discharged", "transferred", "admitted", "readmitted"]
+        .iter()
+        .any(|c| cue.split(' ').next() == Some(c));
+    let after = word_after(text, end);
+    let alone = !after.starts_with(|c: char| c.is_uppercase()) && !matches!(next_char(text, end), Some('-' | '\''));
+    let ordinary = word_in(&STOP_SET, word) || not_a_name_word(word) || medical_looking(word);
+    (strong && alone && !ordinary && strip_possessive(word).len() == word.len()).then_some((start, end))
 }
 
 fn refine_hospital_of(text: &str, caps: &Groups) -> Option<(usize, usize)> {
@@ -4437,6 +4636,11 @@ fn refine_location_cued(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     }
     if is_placeholder(text[start..end].split(' ').next().unwrap_or("")) {
         return None; // "moved to ABCD", "born in XYZ": a template's stand-in
+    }
+    let whole = &text[start..end];
+    let acronym = whole.len() <= 6 && whole.chars().all(|c| c.is_ascii_uppercase());
+    if acronym && whole != "USA" && !STATE_ABBRS.contains(&whole) && word_in_list(CARE_DESTINATIONS, whole) {
+        return None; // "transferred to TCU": a unit, no place
     }
     // "Lives in KS, here visiting": a state abbreviation after a place cue.
     let first_word = text[start..end].split(' ').next().unwrap_or("");
@@ -5048,8 +5252,33 @@ mod tests {
             ("no changes as of 3/5.", "3/5"),
             ("inpatient from 3/1 to 3/5", "3/1 to 3/5"),
             ("ON 11/7 HE RETURNED", "11/7"),
+            ("Tel enc 1/26: pt's son called", "1/26"),
+            ("will pick pt up 12/1 in am", "12/1"),
+            ("COMPARISON: 1/5", "1/5"),
+            ("d/c'd to Ashford House 6/25.", "6/25"),
+            ("jane roe, rn 2/8 0300", "2/8"),
         ] {
             assert_finds(text, date, "DATE");
+        }
+    }
+
+    #[test]
+    fn hospitals_by_initials_or_one_word_after_a_care_verb() {
+        assert_finds("He was then referred to UIHC for surgery.", "UIHC", "HOSPITAL");
+        assert_finds("follow up with the urology clinic at MCG and", "MCG", "HOSPITAL");
+        assert_finds("cleared with his stay here at Promise.  On", "Promise", "HOSPITAL");
+        assert_finds("was stable and was discharged to Heartland.", "Heartland", "HOSPITAL");
+        assert_finds("recently underwent surgery at Children's Hospital and", "Children's Hospital", "HOSPITAL");
+        for text in [
+            "transferred to ICU for monitoring.",
+            "was discharged to Home in stable condition.",
+            "She was referred to ENT and GI.",
+            "admitted to Medicine for IV antibiotics.",
+            "referred to Hem/Onc for workup.",
+            "seen at ABC for the same.",
+            "was seen at the Children's clinic",
+        ] {
+            assert!(!found(text).iter().any(|(_, kind)| *kind == "HOSPITAL"), "{text}: {:?}", found(text));
         }
     }
 
@@ -5192,7 +5421,7 @@ mod tests {
         for text in [
             "St. John's wort 300 mg daily",
             "BRIEF HOSPITAL COURSE: uneventful. Hospital course was smooth.",
-            "seen at the Medical Center; Children's Hospital; Pain Clinic",
+            "seen at the Medical Center; the Hospital; Pain Clinic",
             "referred to the Atrial Fibrillation Clinic",
             "Attorney General; General Surgery; ROS General: negative",
             "Public Health and Mental Health services",
