@@ -262,18 +262,48 @@ fn plausible(text: &str, words: &[TokenFacts], span: &Span, case_mode: u8) -> bo
             return false;
         }
     }
-    if span.kind == PhiType::Name {
-        let next = words.partition_point(|w| w.token.start < span.end);
-        let mut after = words[next..].iter().map(|w| (w, &text[w.token.start..w.token.end]));
-        let mut head = after.next();
-        if matches!(head, Some((_, "'s" | "’s" | "'" | "’"))) {
-            head = after.next();
+    if span.kind == PhiType::Name && (eponym_head_follows(text, words, span) || citation_follows(text, span)) {
+        return false;
+    }
+    true
+}
+
+/// A medical head noun ("sign", "forceps", "knife", "arthrodesis") within three words after the
+/// name, past a possessive, lowercase modifiers and a coordinated eponym: "Murphy's sign",
+/// "Greenwood bipolar forceps", "Jordan round knife", "Hawkins and Neer impingement signs",
+/// "Mayfield 3-point head fixation". The name is an eponym, no person.
+fn eponym_head_follows(text: &str, words: &[TokenFacts], span: &Span) -> bool {
+    let next = words.partition_point(|w| w.token.start < span.end);
+    let mut after = words[next..].iter().map(|w| (w, &text[w.token.start..w.token.end])).peekable();
+    if matches!(after.peek(), Some((_, "'s" | "’s" | "'" | "’"))) {
+        after.next();
+    }
+    let mut skipped = 0;
+    let mut coordinated = false;
+    for (w, word) in after {
+        if w.flags & flags::MEDICAL_HEAD != 0 {
+            return true;
         }
-        if head.is_some_and(|(w, _)| w.flags & flags::MEDICAL_HEAD != 0) {
+        let modifier = word.chars().next().is_some_and(|c| c.is_lowercase() || c.is_ascii_digit())
+            && word.chars().all(|c| c.is_alphanumeric() || c == '-');
+        let partner = !coordinated && skipped == 1 && word.starts_with(char::is_uppercase);
+        if word == "and" && skipped == 0 {
+            coordinated = true;
+        } else if !(modifier || partner || (coordinated && word.starts_with(char::is_uppercase))) {
+            return false;
+        }
+        skipped += 1;
+        if skipped > 3 {
             return false;
         }
     }
-    true
+    false
+}
+
+/// "as described by Rowland, et al": an author cited, no patient or staff.
+fn citation_follows(text: &str, span: &Span) -> bool {
+    let rest = text[span.end..].trim_start_matches([',', ' ']);
+    rest.starts_with("et al") || rest.starts_with("et. al")
 }
 
 /// Learned places grown to the whole multi-word place of the lists they are part of ("Iowa" of
@@ -480,6 +510,76 @@ const AFTER_ONE: &[&str] = &[
     "verbalized",
     "ambulated",
 ];
+/// After a word the corpus never had, written as a name ("Reilette", not "HFE", "Langerin" or
+/// "Linkage") at a clause's start, the plainest verbs say a person too: "Reilette was
+/// subsequently extubated", "Fisker presents today".
+const AFTER_ONE_WEAK: &[&str] = &[
+    "was",
+    "is",
+    "will",
+    "has",
+    "presents",
+    "presented",
+    "would",
+    "did",
+    "does",
+    "continues",
+    "feels",
+    "understands",
+    "wishes",
+    "wants",
+    "lives",
+    "works",
+];
+/// What is done to drugs and things, which the weak verbs above may lead into: "Vermox was
+/// prescribed", "Stadol was used", "Modifications will be made".
+const THING_PARTICIPLES: &[&str] = &[
+    "used",
+    "prescribed",
+    "instilled",
+    "removed",
+    "injected",
+    "given",
+    "applied",
+    "administered",
+    "started",
+    "stopped",
+    "discontinued",
+    "ordered",
+    "infiltrated",
+    "maintained",
+    "obtained",
+    "performed",
+    "made",
+    "added",
+    "increased",
+    "decreased",
+    "held",
+    "changed",
+    "continued",
+    "titrated",
+    "tapered",
+    "recommended",
+    "irrigated",
+    "inserted",
+    "instituted",
+    "initiated",
+    "resumed",
+    "restarted",
+    "switched",
+    "replaced",
+    "sent",
+    "drawn",
+    "done",
+    "normal",
+    "unremarkable",
+    "negative",
+    "positive",
+    "present",
+    "absent",
+    "intact",
+    "hyperpigmented",
+];
 const AFTER_TWO: &[(&str, &str)] = &[
     ("at", "bedside"),
     ("at", "the"),
@@ -618,6 +718,33 @@ fn name_shape(text: &str, w: &TokenFacts) -> u8 {
     }
     let listed = w.flags & (flags::FIRST_NAME | flags::LAST_NAME) != 0;
     (capitalized && listed && w.stats & stat::STOP == 0 && (w.stats >> stat::LOWER_SHIFT) & 3 <= 1) as u8
+}
+
+/// A word the corpus never had, in Title case, with no ending of an ordinary, a medical or a
+/// protein word ("Reilette", "Fisker"; not "HFE", "Langerin", "Linkage", "Catalepsy").
+fn written_as_name(text: &str, w: &TokenFacts) -> bool {
+    let word = word_of(text, w);
+    let lower = word.to_ascii_lowercase();
+    let title = word.starts_with(|c: char| c.is_ascii_uppercase()) && word[1..].chars().all(|c| c.is_ascii_lowercase());
+    // Plurals too: "Modifications".
+    let stem = lower.strip_suffix('s').filter(|s| !s.ends_with('s')).unwrap_or(&lower);
+    let ending = MEDICAL_ENDINGS
+        .iter()
+        .chain(WORD_ENDINGS)
+        .chain(&["in", "age", "y", "ics", "ium", "sis", "or", "sh", "ox", "ol"])
+        .any(|e| lower.ends_with(e) || stem.ends_with(e));
+    title && word.len() >= 3 && name_shape(text, w) == 2 && !ending
+}
+
+/// A name of one to three such words ("Braley, Stamia", "Kourus Bakquist"): each in Title case
+/// and unknown to the corpus, and one of them free of those endings.
+fn written_as_names(text: &str, run: &[TokenFacts]) -> bool {
+    let words: Vec<&TokenFacts> = run.iter().filter(|w| word_of(text, w).chars().all(char::is_alphabetic)).collect();
+    let title_unknown = |w: &TokenFacts| {
+        let word = word_of(text, w);
+        word.starts_with(|c: char| c.is_ascii_uppercase()) && name_shape(text, w) == 2
+    };
+    !words.is_empty() && words.iter().all(|w| title_unknown(w)) && words.iter().any(|w| written_as_name(text, w))
 }
 
 /// Initials ("RFJ", "R.L.F.", "k.n."): the token range and its end, starting at word i.
@@ -821,6 +948,8 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                 && words.get(i + 1).is_some_and(|x| name_shape(text, x) == 2 && !upper_first(x) && !upper_first(w))
             {
                 Some(i + 1) // two unknown lowercase words: "pusko hawe is a pleasant"
+            } else if shape == 2 && !upper_first(w) && lower.get(i + 1).is_some_and(|x| HUMAN_VERBS.contains(x)) {
+                Some(i) // one unknown lowercase word before a verb only people take: "pruar ate 50%"
             } else if upper_first(w)
                 && lexicon.word_flags(word_of(text, w)) & flags::FIRST_NAME != 0
                 && w.flags & (NOT_NAME & !flags::STOP) == 0
@@ -841,6 +970,9 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                     || strong
                         && (AFTER_ONE.contains(&next(1))
                             || AFTER_TWO.iter().any(|&(a, b)| a == next(1) && b == next(2)))
+                    || (AFTER_ONE_WEAK.contains(&next(1))
+                        && !THING_PARTICIPLES.contains(&if next(2) == "be" { next(3) } else { next(2) })
+                        && written_as_names(text, &words[i..=end]))
                 {
                     push(&mut out, (i, end));
                 }
@@ -1404,6 +1536,26 @@ mod tests {
         assert!(!plausible(text, &words, &at("M89", 0), mixed), "a code");
         assert!(plausible(text, &words, &at("Okafor", 30), mixed));
 
+        // Past lowercase modifiers and a coordinated eponym; an author cited.
+        let text = "With Greenwood bipolar forceps. Hawkins and Neer impingement signs. As in Rowland, et al. \
+                    Greenwood came with Neer and his son.";
+        let mut words = facts(text);
+        for w in words.iter_mut() {
+            if matches!(&text[w.token.start..w.token.end], "forceps" | "signs") {
+                w.flags = flags::MEDICAL_HEAD;
+            }
+        }
+        let at = |a: &str, from: usize| {
+            let s = text[from..].find(a).unwrap() + from;
+            Span { start: s, end: s + a.len(), kind: PhiType::Name }
+        };
+        for name in ["Greenwood", "Hawkins", "Neer", "Rowland"] {
+            assert!(!plausible(text, &words, &at(name, 0), mixed), "{name}");
+        }
+        let later = text.find("Greenwood came").unwrap();
+        assert!(plausible(text, &words, &at("Greenwood", later), mixed));
+        assert!(plausible(text, &words, &at("Neer", later), mixed));
+
         let text = "spoke with mary and kinase today, trouyn (wife) and serine";
         let mut words = facts(text);
         words[2].flags = flags::FIRST_NAME;
@@ -1581,6 +1733,24 @@ mod tests {
         assert_eq!(found("Buprendia Stondnortik was laid supine"), vec!["Buprendia Stondnortik"]);
         assert_eq!(found("Ball, Isabella is marked"), vec!["Ball, Isabella"]);
         assert_eq!(found("Seen. Isabella recently underwent surgery"), vec!["Isabella"]);
+        // A word the corpus never had, written as a name, before the plainest verbs.
+        assert_eq!(found("To PACU. Reilette was subsequently extubated"), vec!["Reilette"]);
+        assert_eq!(found("Seen. Fisker presents today"), vec!["Fisker"]);
+        assert_eq!(found("Seen. Braley, Stamia was thereafter prepped"), vec!["Braley, Stamia"]);
+        let mut known = common.to_vec();
+        known.extend(["ate", "of", "lunch"]);
+        let words = facts_with("Seen. pruar ate 50% of lunch", &known, &cues);
+        let pruar = cue_names("Seen. pruar ate 50% of lunch", &words, &small());
+        assert_eq!(show("Seen. pruar ate 50% of lunch", &pruar), vec![("pruar".to_string(), "NAME")]);
+        for text in [
+            "Seen. Vermox was prescribed",
+            "Seen. HFE is mutated",
+            "Seen. Langerin was expressed",
+            "Seen. Modifications will be made",
+            "Seen. Catalepsy is common",
+        ] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
         // A first name of the lexicon that the corpus writes as a word: only before a verb of people.
         let text = "Seen. Grace recently underwent surgery. Grace was marked.";
         let mut words = facts_with(text, &common, &[]);

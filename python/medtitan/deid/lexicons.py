@@ -95,7 +95,15 @@ MEDICAL_HEADS = ["disease", "diseases", "syndrome", "syndromes", "sign", "signs"
                  "polymorphism", "reagent", "medium", "agar", "culture", "strain", "blot", "rat", "rats", "mouse",
                  "mice", "pig", "pigs", "hamster", "hamsters", "rabbit", "rabbits", "dog", "dogs", "cattle",
                  "pollen", "extract", "oil", "root", "seed", "leaf", "bark", "flower", "fruit", "kinase",
-                 "kinases", "receptor", "receptors", "inhibitor", "inhibitors", "ligase", "synthase"]
+                 "kinases", "receptor", "receptors", "inhibitor", "inhibitors", "ligase", "synthase",
+                 # instruments, implants and operating-room equipment named after their makers
+                 "instrument", "instruments", "table", "frame", "knife", "component", "components",
+                 "prosthesis", "implant", "fixation", "holder", "tongs", "rongeur", "curette", "dissector",
+                 "osteotome", "drill", "bur", "burr", "saw", "hook", "nail", "plate", "screw", "screws",
+                 "stent", "pump", "stockings", "graft", "flap", "mesh", "balloon", "probe", "scope",
+                 "arthrodesis", "osteotomy", "arthroplasty", "gangrene", "guide", "bandage", "traction",
+                 "exam", "examination", "battery", "sponge", "sponges", "dynamometer", "wire", "sounds",
+                 "fingers", "silk", "dilator", "dilators", "speculum", "laryngoscope", "cannula"]
 
 #: Medical words that are also names or places in the lists above (eponyms, devices, drugs) and
 #: that, alone in a clinical note, are nearly always the medical word. Eponyms that are common
