@@ -145,14 +145,18 @@ def test_real_annotations_verify_against_the_corpus(full_set, tmp_path):
         real_notes.materialise(SHARED_DATA, [shifted])
 
 
-def test_real_test_notes_are_the_ones_the_selection_rule_picks():
-    """The fresh real TEST part is exactly what select_real_notes.py's documented rule picks from
-    the corpus (families with no DEV note and no planting ground), so it can be checked and redone."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "deid_eval" / "select_real_notes.py"
-    out = subprocess.run([sys.executable, str(script), "--data", str(SHARED_DATA)], check=True,
+@pytest.mark.parametrize(("script", "batch", "split", "count"), [("select_real_notes.py", 2, "test", 50),
+                                                              ("select_real_dev_notes.py", 3, "dev", 60)])
+def test_real_notes_are_the_ones_the_selection_rules_pick(script, batch, split, count):
+    """The fresh real TEST part (batch 2) and the second real DEV part (batch 3) are exactly what
+    their scripts' documented rules pick from the corpus, so they can be checked and redone."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "deid_eval" / script
+    out = subprocess.run([sys.executable, str(path), "--data", str(SHARED_DATA)], check=True,
                          capture_output=True, text=True).stdout
     picked = [line.split("\t")[1] for line in out.splitlines() if line.strip()]
-    annotated = [a["id"] for a in real_notes.load_annotations() if a["split"] == "test"]
-    assert picked == annotated
-    dev_ids = {a["id"] for a in real_notes.load_annotations() if a["split"] == "dev"}
-    assert len(picked) == 50 and not dev_ids & set(picked)
+    annotations = real_notes.load_annotations()
+    annotated = [a["id"] for a in annotations if a["batch"] == batch]
+    assert picked == annotated and len(picked) == count
+    assert all(a["split"] == split for a in annotations if a["batch"] == batch)
+    earlier = {a["id"] for a in annotations if a["batch"] < batch}
+    assert not earlier & set(picked)

@@ -4,7 +4,7 @@ Rule (deterministic, reads only the corpus and this directory's modules):
 
 1. Candidates are the MTSamples documents (``source == "mtsamples"``) of clinical_notes.jsonl and
    radiology.jsonl, grouped by duplicate family (``meta.group``, or the id when there is none).
-2. Families are left out when they hold any DEV document of real_annotations.jsonl (the 76 notes
+2. Families are left out when they hold any batch-1 document of real_annotations.jsonl (the 76 notes
    annotated before, looked up by id in the corpus), or when the planted set uses them as planting
    ground (the families of every passage that ``passages.select_passages`` returns, built exactly as
    make_eval.py builds its screen), so the planted set stays as it is.
@@ -80,8 +80,8 @@ def planting_groups(data_dir: Path, annotated_ids: set[str]) -> set[str]:
 
 
 def select(data_dir: Path) -> list[tuple[str, str, str, str]]:
-    # The notes annotated before this part (all DEV now); the TEST notes are what this picks.
-    annotated_ids = {a["id"] for a in real_notes.load_annotations() if a["split"] == "dev"}
+    # The notes annotated before this part (batch 1, all DEV now); the TEST notes are what this picks.
+    annotated_ids = {a["id"] for a in real_notes.load_annotations() if a.get("batch", 1) == 1}
     docs = []
     for file in FILES:
         with open(data_dir / file, encoding="utf-8") as handle:

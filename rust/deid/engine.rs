@@ -98,6 +98,8 @@ impl Engine {
                 learned = merge_learned(text, learned);
                 learned.retain(|s| !lone_code(text, s) && !after_mask(text, s) && !placeholder_span(text, s));
                 learned = propagate_names(text, &words, learned, &rule_spans, &cued, lower_doc);
+                let listed = names_in_lists(text, &words, &rule_spans, &learned);
+                learned.extend(listed);
             }
             None => {
                 let doc = DocContext::new(text, &self.lexicon);
@@ -115,7 +117,10 @@ impl Engine {
                 learned = merge_learned(text, city_state_spans(text, &words));
             }
         }
-        combine(text, rule_spans, learned)
+        // Template stand-ins are no PHI whichever side found them ("his daughter, Xyz,").
+        let mut spans = combine(text, rule_spans, learned);
+        spans.retain(|s| !placeholder_span(text, s));
+        spans
     }
 
     /// Detects and replaces.
@@ -383,6 +388,45 @@ fn placeholder_span(text: &str, span: &Span) -> bool {
         })
 }
 
+/// A capitalized word between two names of a list ("with Ms Hearne, Thulsia and Dr. Bhatnagar",
+/// "Mr Fee, Femvaer, and Dr Fevquist"): a name too, if it is shaped as one.
+fn names_in_lists(text: &str, words: &[TokenFacts], rule_spans: &[Span], learned: &[Span]) -> Vec<Span> {
+    let names: Vec<&Span> = rule_spans.iter().chain(learned).filter(|s| s.kind == PhiType::Name).collect();
+    let name_ends_at = |pos: usize| names.iter().any(|s| s.end == pos);
+    let name_starts_at = |pos: usize| names.iter().any(|s| s.start == pos);
+    // (Any finding, of any kind, keeps its words: no overlap is made here.)
+    let inside = |pos: usize| rule_spans.iter().chain(learned).any(|s| s.start <= pos && pos < s.end);
+    let mut out = Vec::new();
+    for k in 2..words.len().saturating_sub(2) {
+        let w = &words[k];
+        let word = word_of(text, w);
+        if !word.starts_with(char::is_uppercase) || name_shape(text, w) == 0 || inside(w.token.start) {
+            continue;
+        }
+        // Before: a name, then ",". After: "and" or "," (optionally ", and"), then a title and a
+        // name, or a name.
+        if word_of(text, &words[k - 1]) != "," || !name_ends_at(words[k - 2].token.end) {
+            continue;
+        }
+        let mut j = k + 1;
+        if word_of(text, &words[j]) == "," {
+            j += 1;
+        }
+        if words.get(j).is_some_and(|x| word_of(text, x) == "and") {
+            j += 1;
+        } else if j == k + 1 {
+            continue;
+        }
+        while words.get(j).is_some_and(|x| x.flags & flags::TITLE != 0 || word_of(text, x) == ".") {
+            j += 1;
+        }
+        if words.get(j).is_some_and(|x| name_starts_at(x.token.start)) {
+            out.push(Span { start: w.token.start, end: w.token.end, kind: PhiType::Name });
+        }
+    }
+    out
+}
+
 /// A learned place that is a lone two-letter code with neither a ZIP code after it ("Reno, NV
 /// 89501") nor "in", "from", "to" before it ("Lives in NM"): the "ID" of "Interpreter: Ann Lee,
 /// ID 553" is no state.
@@ -530,6 +574,16 @@ const AFTER_ONE_WEAK: &[&str] = &[
     "wants",
     "lives",
     "works",
+    "left",
+    "signed",
+    "received",
+    "felt",
+    "said",
+    "stated",
+    "says",
+    "arrived",
+    "died",
+    "passed",
 ];
 /// What is done to drugs and things, which the weak verbs above may lead into: "Vermox was
 /// prescribed", "Stadol was used", "Modifications will be made".
@@ -645,8 +699,8 @@ const MEDICAL_ENDINGS: &[&str] = &[
 /// Endings of ordinary English words that the corpus may not have ("callback", "linked",
 /// "backlog" are no names after "asking for", "case manager", "out for").
 const WORD_ENDINGS: &[&str] = &[
-    "ed", "ing", "ly", "ous", "ive", "tor", "ist", "ism", "ogy", "ure", "ance", "ence", "ein", "tion", "sion", "ment",
-    "ness", "able", "ible", "ful", "less", "back", "log", "ward", "wise", "ship", "ity", "ize", "ise",
+    "ed", "ing", "ly", "ous", "ive", "tor", "ism", "ogy", "ure", "ance", "ence", "ein", "tion", "sion", "ment", "ness",
+    "able", "ible", "ful", "less", "back", "log", "ward", "wise", "ship", "ity", "ize", "ise",
 ];
 /// Words for people by their role, no names ("Sitter at bedside", "Transport notified").
 const NOT_PEOPLE: &[&str] = &[
@@ -736,15 +790,21 @@ fn written_as_name(text: &str, w: &TokenFacts) -> bool {
     title && word.len() >= 3 && name_shape(text, w) == 2 && !ending
 }
 
-/// A name of one to three such words ("Braley, Stamia", "Kourus Bakquist"): each in Title case
-/// and unknown to the corpus, and one of them free of those endings.
+/// A name of one to three such words ("Braley, Stamia", "Kourus Bakquist", "Staer Ware"): each
+/// in Title case and shaped as a name, one of them unknown to the corpus and free of those endings.
 fn written_as_names(text: &str, run: &[TokenFacts]) -> bool {
     let words: Vec<&TokenFacts> = run.iter().filter(|w| word_of(text, w).chars().all(char::is_alphabetic)).collect();
     let title_unknown = |w: &TokenFacts| {
         let word = word_of(text, w);
-        word.starts_with(|c: char| c.is_ascii_uppercase()) && name_shape(text, w) == 2
+        word.starts_with(|c: char| c.is_ascii_uppercase()) && name_shape(text, w) >= 1
     };
-    !words.is_empty() && words.iter().all(|w| title_unknown(w)) && words.iter().any(|w| written_as_name(text, w))
+    // "Last, First" is a name's layout, and so are two Title-case words one of which the name
+    // lists know ("Dolorous Massey", "Steven Doherty"): the endings need not decide.
+    let inverted = words.len() == 2 && run.iter().any(|w| word_of(text, w) == ",");
+    let listed = words.len() == 2 && words.iter().any(|w| w.flags & (flags::FIRST_NAME | flags::LAST_NAME) != 0);
+    !words.is_empty()
+        && words.iter().all(|w| title_unknown(w))
+        && (inverted || listed || words.iter().any(|w| written_as_name(text, w)))
 }
 
 /// Initials ("RFJ", "R.L.F.", "k.n."): the token range and its end, starting at word i.
@@ -858,8 +918,11 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
         if period_after {
         } else if prose || (CUE_VERBS.contains(&l) && matches!(l, "per" | "called" | "signed" | "updated" | "informed"))
         {
-            // Capitalized names only: "seen by Vaan", "per Ety"; not "followed by g-protein".
-            if let Some(run) = run_from(i + 1, 2).filter(|r| word_of(text, &words[r.0]).starts_with(char::is_uppercase))
+            // Capitalized names only: "seen by Vaan", "per Ety"; not "followed by g-protein". A
+            // message header may be lowercase: "message from shorto grortek: needs refill".
+            let header = |r: &(usize, usize)| lower.get(r.1 + 1).is_some_and(|x| *x == ":");
+            if let Some(run) =
+                run_from(i + 1, 2).filter(|r| word_of(text, &words[r.0]).starts_with(char::is_uppercase) || header(r))
             {
                 push(&mut out, run);
             }
@@ -904,6 +967,12 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                 let all_ok = all_ok && !verb_like && !org;
                 if all_ok {
                     push(&mut out, run);
+                    // "pt's aunt grandar and golsie visited": a second name the corpus never had.
+                    if lower.get(run.1 + 1).is_some_and(|x| *x == "and")
+                        && words.get(run.1 + 2).is_some_and(|x| name_shape(text, x) == 2)
+                    {
+                        push(&mut out, (run.1 + 2, run.1 + 2));
+                    }
                 }
             }
         } else if CUE_VERBS.contains(&l) {
@@ -938,8 +1007,8 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
             {
                 Some(i + 2) // "Reprindek, Brono went", "Ball, Isabella is marked"
             } else if shape == 2 && upper_first(w) {
-                // "Preimus called", "Buprendia Stondnortik was laid"
-                Some(if words.get(i + 1).is_some_and(|x| name_shape(text, x) == 2 && upper_first(x)) {
+                // "Preimus called", "Buprendia Stondnortik was laid", "Staer Ware was taken"
+                Some(if words.get(i + 1).is_some_and(|x| name_shape(text, x) >= 1 && upper_first(x)) {
                     i + 1
                 } else {
                     i
@@ -957,8 +1026,13 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                 // (The lexicon's own flags: the tagger's drop the name of a word the corpus
                 // mostly writes in lowercase, as "Mark".)
                 // A listed first name that is also a word ("Mark"), before a verb only people
-                // take, past an adverb: "Mark recently underwent surgery".
-                Some(i)
+                // take, past an adverb: "Mark recently underwent surgery"; with a surname after
+                // it, "Blanca Hoffman tolerated the procedure".
+                Some(if words.get(i + 1).is_some_and(|x| name_shape(text, x) >= 1 && upper_first(x)) {
+                    i + 1
+                } else {
+                    i
+                })
             } else {
                 None
             };
@@ -971,7 +1045,7 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                         && (AFTER_ONE.contains(&next(1))
                             || AFTER_TWO.iter().any(|&(a, b)| a == next(1) && b == next(2)))
                     || (AFTER_ONE_WEAK.contains(&next(1))
-                        && !THING_PARTICIPLES.contains(&if next(2) == "be" { next(3) } else { next(2) })
+                        && (end > i || !THING_PARTICIPLES.contains(&if next(2) == "be" { next(3) } else { next(2) }))
                         && written_as_names(text, &words[i..=end]))
                 {
                     push(&mut out, (i, end));
@@ -1520,6 +1594,25 @@ mod tests {
     }
 
     #[test]
+    fn a_word_between_two_names_of_a_list_is_a_name() {
+        let text = "Meeting held with Ms Hearne, Thulsia and Dr. Bhatnagar. Seen with Hearne, Lasix and water.";
+        let words = facts_with(text, &["meeting", "held", "with", "ms", "and", "dr", "seen", "water", "lasix"], &[]);
+        let mut words = words;
+        for w in words.iter_mut() {
+            if matches!(&text[w.token.start..w.token.end], "Ms" | "Dr") {
+                w.flags = flags::TITLE;
+            }
+        }
+        let name = |a: &str, from: usize| {
+            let s = text[from..].find(a).unwrap() + from;
+            Span { start: s, end: s + a.len(), kind: PhiType::Name }
+        };
+        let rule_spans = vec![name("Hearne", 0), name("Bhatnagar", 0), name("Hearne", 60)];
+        let found = names_in_lists(text, &words, &rule_spans, &[]);
+        assert_eq!(show(text, &found), vec![("Thulsia".to_string(), "NAME")]);
+    }
+
+    #[test]
     fn implausible_learned_spans() {
         let text = "Foley placed. Okafor's syndrome. M89 code. Okafor came.";
         let mut words = facts(text);
@@ -1737,6 +1830,11 @@ mod tests {
         assert_eq!(found("To PACU. Reilette was subsequently extubated"), vec!["Reilette"]);
         assert_eq!(found("Seen. Fisker presents today"), vec!["Fisker"]);
         assert_eq!(found("Seen. Braley, Stamia was thereafter prepped"), vec!["Braley, Stamia"]);
+        assert_eq!(found("Answered.  Staer Ware was then taken"), vec!["Staer Ware"]);
+        assert_eq!(found("Seen. Helsertley, Franklin was then given heparin"), vec!["Helsertley, Franklin"]);
+        assert_eq!(found("pt's brother grandar and golsie at bedside"), vec!["grandar", "golsie"]);
+        assert_eq!(found("Seen.\nmessage from shorto grortek: needs refill"), vec!["shorto grortek"]);
+        assert!(found("Seen.\nmessage from pharmacy about refill").is_empty());
         let mut known = common.to_vec();
         known.extend(["ate", "of", "lunch"]);
         let words = facts_with("Seen. pruar ate 50% of lunch", &known, &cues);

@@ -525,6 +525,8 @@ const NAME_CUT: &[&str] = &[
     "team",
     "group",
     "associates",
+    "partners",
+    "specialists",
     "practice",
     "cardiology",
     "neurology",
@@ -1626,6 +1628,7 @@ fn pieces(ascii: bool) -> Vec<(&'static str, String)> {
                     "Nursing & Rehab", "Nursing & Rehabilitation", "Behavioral Health", "Hospital", "Hospitals", "Clinic",
                     "Clinics", "Health", "Rehab", "Rehabilitation", "Institute", "Infirmary", "Hospice",
                     "Sanitarium", "Sanatorium", "Center", "Centre", "Memorial", "General", "Regional",
+                    "Associates", "Partners", "Specialists",
                 ])
             ),
         ),
@@ -2054,6 +2057,13 @@ fn rules() -> Vec<Rule> {
         ),
         // "the 1990s" (not "the 90s": saturations and pressures are "in the 90s").
         rule("date_decade", Date, r"%B%(?i:the)[ ]+(?:(?i:early|late|mid)[ -]?)?((?:19|20)[0-9]0'?s)%B%", group1),
+        // "died of a stroke in her 90s": a decade of life from 90 on is an age over 89.
+        rule(
+            "age_decade",
+            Age,
+            r"%B%(?i:in)[ ]+(?i:her|his|their)[ ]+(?:(?i:early|late|mid)[ -]?)?((?:9|1[01])0'?s)%B%",
+            group1,
+        ),
         rule("age_years_old", Age, r"%B%(9[0-9]|1[01][0-9])[- ]?(?i:years?|yrs?|y)[- ]?(?i:old)%B%", refine_age),
         rule(
             "age_short",
@@ -2161,7 +2171,7 @@ fn rules() -> Vec<Rule> {
         rule(
             "organization_employer",
             Hospital,
-            r"%B%(?i:works?|worked|working)(?:[ ]+(?i:as)[ ]+(?i:an?)[ ]+[a-z-]+)?[ ]+(?i:for|at)[ ]+((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})|%B%(?i:employed[ ]+(?:by|at)|retired[ ]+from|program[ ]+run[ ]+by)[ ]+((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})",
+            r"%B%(?i:works?|worked|working|manager|owner|employee|clerk|supervisor|cashier|teacher|professor|student)(?:[ ]+(?i:as)[ ]+(?i:an?)[ ]+[a-z-]+)?[ ]+(?i:for|at)[ ]+(?:(?i:the)[ ]+)?((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})|%B%(?i:employed[ ]+(?:by|at)|retired[ ]+from|program[ ]+run[ ]+by)[ ]+(?:(?i:the)[ ]+)?((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})",
             refine_organization_employer,
         ),
         // "from Ohio", "in New York": a state name after a preposition.
@@ -2177,8 +2187,16 @@ fn rules() -> Vec<Rule> {
         rule(
             "hospital_cued",
             Hospital,
-            r"%B%((?i:seen|evaluated|treated|admitted|readmitted|referred|transferred|discharged|followed|presented|hospitali[sz]ed|returned|came|went|sent|stay|stayed|here|care|clinic|surgery|follow-?up|followup|received)(?:[ ]+(?i:up|back|here|there|initially|again|today))?)[ ]+(?i:at|to)[ ]+([A-Z]{3,6}%B%|%NW%)",
+            r"%B%((?i:seen|evaluated|evaluations?|visits?|appointments?|treated|admitted|readmitted|referred|transfer|transferred|discharged|followed|presented|hospitali[sz]ed|return|returned|came|went|sent|stay|stayed|here|care|clinic|surgery|follow-?up|followup|received)(?:[ ]+(?i:up|back|here|there|initially|again|today))?)[ ]+(?i:at|to)[ ]+(?:(?i:the)[ ]+)?([A-Z]{3,6}%B%|%NW%)",
             refine_hospital_cued,
+        ),
+        // "San Juan Pediatrics", "Scotland Orthopedics": a practice named by a place or a person
+        // and its specialty.
+        rule(
+            "hospital_practice",
+            Hospital,
+            r"%B%((?:%NW%[ ]){1,3}(?:Pediatrics|Orthopedics|Orthopaedics|Cardiology|Dermatology|Urology|Neurology|Oncology|Gastroenterology|Ophthalmology|Rheumatology|Podiatry|Family[ ]Medicine|Internal[ ]Medicine))%B%",
+            refine_hospital_practice,
         ),
     ]
 }
@@ -3493,10 +3511,18 @@ fn item_ends_with_year(text: &str, start: usize, end: usize) -> bool {
     // a strain or product number ("Nissle 1917.").
     let year_ok = text[start..].get(..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| y >= 1930);
     let before = text[..start].trim_end_matches(' ');
-    if !closes || !year_ok || !matches!(prev_char(text, start), Some(' ')) || before.ends_with('.') {
+    // MTSamples joins a list's lines with ",": "s/p Cholecystectomy,1968." is an item too.
+    let comma_glued = prev_char(text, start) == Some(',')
+        && matches!(text[..start - 1].chars().next_back(), Some(c) if c.is_ascii_alphabetic());
+    if !closes || !year_ok || !(matches!(prev_char(text, start), Some(' ')) || comma_glued) || before.ends_with('.') {
         return false;
     }
-    let Some(word) = words_before(text, start, 1).first().copied() else { return false };
+    let word = if comma_glued {
+        text[..start - 1].rsplit(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("")
+    } else {
+        let Some(word) = words_before(text, start, 1).first().copied() else { return false };
+        word
+    };
     let lower = word.to_ascii_lowercase();
     word.len() > 1 && word.chars().all(|c| c.is_ascii_alphabetic()) && !NOT_BEFORE.contains(&lower.as_str())
 }
@@ -3513,7 +3539,9 @@ fn refine_date_year(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let first = *years.first()?;
     if !(1900..=2039).contains(&first)
         || !year_ok(text, end)
-        || matches!(prev_char(text, start), Some('.' | '/' | ',' | '$' | '#'))
+        || matches!(prev_char(text, start), Some('.' | '/' | '$' | '#'))
+        // "1,998" is a number; "Cholecystectomy,1968." a list item (item_ends_with_year).
+        || (prev_char(text, start) == Some(',') && !item_ends_with_year(text, start, end))
     {
         return None;
     }
@@ -3775,7 +3803,8 @@ pub(crate) fn is_placeholder(word: &str) -> bool {
     let repeated = lower.iter().all(|&c| c == lower[0]) && b.len() > 1;
     let run = b.len() >= 3 && lower.windows(2).all(|p| p[1] == p[0] + 1);
     if b.iter().all(u8::is_ascii_uppercase) {
-        return b.len() == 1 || repeated || run;
+        // "XY" as well as "XYZ" and "ABC"; "DE" may be initials.
+        return b.len() == 1 || repeated || run || b == b"XY";
     }
     // "Mr. Abc", "Dr. Xyz", "Def, PhD" in Title case: the runs that masks use ("Stu" is a name).
     let title = b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_lowercase);
@@ -4219,7 +4248,24 @@ fn refine_hospital(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         .collect();
     // "Children's Hospital" names one hospital in its town as surely as "Mercy Hospital" does.
     let childrens = name.len() == 1 && word_in_list(&["children's", "childrens", "children’s"], name[0].1);
-    if !childrens && (distinctive.is_empty() || distinctive.iter().all(|w| is_placeholder(w))) {
+    // "Memorial Hospital", "Community Hospital", "University Hospital": the name of one hospital
+    // in its town, capitalized as a name.
+    let word_before = words_before(text, tokens[0].0, 1).first().copied().unwrap_or("");
+    let plain_named = first == 0
+        && tokens.len() == 2
+        && !is_placeholder(word_before)
+        && !word_before.starts_with(|c: char| c.is_uppercase())
+        && tokens[1].1 == "Hospital"
+        && ["Memorial", "Community", "General", "University", "Regional", "County"].contains(&tokens[0].1);
+    if plain_named {
+        return Some((tokens[0].0, end));
+    }
+    // "Orthopedic Associates": a practice, a business, whatever its clinical word.
+    let last_word = tokens.last()?.1;
+    let business = name_end > 0
+        && word_in_list(&["associates", "partners", "specialists"], last_word)
+        && tokens[..name_end].iter().all(|(_, w)| w.starts_with(|c: char| c.is_uppercase()) && !is_placeholder(w));
+    if !childrens && !business && (distinctive.is_empty() || distinctive.iter().all(|w| is_placeholder(w))) {
         return None; // "ABCD General Hospital" is a template's stand-in
     }
     // What follows: "Hospital course", "Clinic note", "ROS General:" are not facilities.
@@ -4256,7 +4302,7 @@ fn refine_hospital(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     ];
     let org_phrase =
         name_end < tokens.len() && tokens.len() >= 2 && word_in_list(ORG_PHRASE_HEADS, tokens[tokens.len() - 2].1);
-    if weak_end && !org_phrase {
+    if weak_end && !org_phrase && !business {
         // "Atrial Fibrillation Clinic", "Transplant Center": a clinical word names a department.
         if distinctive.iter().all(|w| medical_looking(w)) {
             return None;
@@ -4471,13 +4517,58 @@ fn refine_hospital_cued(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     // One proper word: only after the cues that name where the patient is or goes, and only
     // when it stands alone ("discharged to Heartland.", not "transferred to Mercy Hospital",
     // which hospital_facility has, nor "seen at Mayo Clinic").
-    let strong = ["here", "stay", "stayed", "discharged", "transferred", "admitted", "readmitted"]
-        .iter()
-        .any(|c| cue.split(' ').next() == Some(c));
+    let strong = [
+        "here",
+        "stay",
+        "stayed",
+        "discharged",
+        "transfer",
+        "transferred",
+        "admitted",
+        "readmitted",
+        "return",
+        "returned",
+        "received",
+    ]
+    .iter()
+    .any(|c| cue.split(' ').next() == Some(c));
     let after = word_after(text, end);
-    let alone = !after.starts_with(|c: char| c.is_uppercase()) && !matches!(next_char(text, end), Some('-' | '\''));
+    // A unit after it belongs to it: "returned to the Sinai ER".
+    let unit_after = ["ER", "ED", "ICU", "Emergency"].contains(&after);
+    // And nothing of its own after it: punctuation, a unit, or a function word ("discharged to
+    // Heartland.", "stay here at Promise and"); "return to the Medifast diet" names a diet.
+    const FOLLOWERS: &[&str] =
+        &["for", "on", "and", "in", "at", "with", "where", "was", "is", "by", "after", "until", "the", "to"];
+    let followed_ok = unit_after || FOLLOWERS.contains(&after) || !after.starts_with(|c: char| c.is_alphanumeric());
+    let alone = followed_ok && !matches!(next_char(text, end), Some('-' | '\''));
     let ordinary = word_in(&STOP_SET, word) || not_a_name_word(word) || medical_looking(word);
     (strong && alone && !ordinary && strip_possessive(word).len() == word.len()).then_some((start, end))
+}
+
+fn refine_hospital_practice(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 1)?;
+    let words: Vec<(usize, &str)> = text[start..end]
+        .split(' ')
+        .scan(start, |at, w| {
+            let here = *at;
+            *at += w.len() + 1;
+            Some((here, w))
+        })
+        .collect();
+    let specialty_words = if text[start..end].ends_with(" Medicine") { 2 } else { 1 };
+    let name = &words[..words.len() - specialty_words];
+    // The name words: the longest run ending at the specialty of words that can be a name's.
+    let name_word = |w: &str| {
+        let verb_form = w.ends_with("ed") || w.ends_with("ing");
+        !not_a_name_word(w) && !medical_looking(w) && !is_placeholder(w) && !word_in(&FACILITY_SET, w) && !verb_form
+    };
+    let from = name.iter().rposition(|(_, w)| !name_word(w)).map_or(0, |k| k + 1);
+    let kept = &name[from..];
+    let (first_at, _) = *kept.first()?;
+    // One word opening a sentence may be its verb ("Appreciate Cardiology input").
+    let before = text[..first_at].trim_end_matches(' ');
+    let sentence_start = before.is_empty() || before.ends_with(['.', ':', '\n', ',']);
+    (kept.len() >= 2 || !sentence_start).then_some((first_at, end))
 }
 
 fn refine_hospital_of(text: &str, caps: &Groups) -> Option<(usize, usize)> {
@@ -5257,8 +5348,32 @@ mod tests {
             ("COMPARISON: 1/5", "1/5"),
             ("d/c'd to Ashford House 6/25.", "6/25"),
             ("jane roe, rn 2/8 0300", "2/8"),
+            ("5) s/p Cholecystectomy,1968. 6) Cataract", "1968"),
         ] {
             assert_finds(text, date, "DATE");
+        }
+    }
+
+    #[test]
+    fn practices_and_plainly_named_hospitals() {
+        assert_finds(
+            "she will be seen in followup at San Juan Pediatrics the week of",
+            "San Juan Pediatrics",
+            "HOSPITAL",
+        );
+        assert_finds("Refer over to Scotland Orthopedics.", "Scotland Orthopedics", "HOSPITAL");
+        assert_finds("He was seen by Dr. Y at Orthopedic Associates for review", "Orthopedic Associates", "HOSPITAL");
+        assert_finds("Born on 08/23/2006 at Memorial Hospital, NSVD.", "Memorial Hospital", "HOSPITAL");
+        assert_finds("She returned to the Sinai ER on that day", "Sinai", "HOSPITAL");
+        assert_finds("At transfer to UNM on October 13", "UNM", "HOSPITAL");
+        for text in [
+            "Appreciate Cardiology input.",
+            "The case will be discussed at Combined Cardiology and Surgery.",
+            "Seen by Pediatric Cardiology today.",
+            "presents to ABCD General Hospital with pain",
+            "To return to the Medifast diet.",
+        ] {
+            assert!(!found(text).iter().any(|(_, kind)| *kind == "HOSPITAL"), "{text}: {:?}", found(text));
         }
     }
 
@@ -5537,9 +5652,11 @@ mod tests {
             ("JONES, MARY  6835881  08/08/1958  102F", "102"),
             ("multiplex.,102 yo woman w/ hx of CHF", "102"),
             ("AGE: 91,2.  Utilization", "91"),
+            ("His mother died of a stroke in her 90s.", "90s"),
         ] {
             assert_finds(text, age, "AGE");
         }
+        assert!(found("Sats in the 90s on room air, in his 80s").is_empty());
         for text in [
             "His brother, 92% sat",
             "father died at 80",

@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     deid_train.add_argument("--seed", type=int, default=0, help="same corpus, lexicons and seed: the same model bytes")
     deid_train.add_argument("--epochs", type=int, default=8)
     deid_train.add_argument("--buckets", type=int, default=1 << 18, help="feature hash buckets, a power of two")
-    deid_train.add_argument("--copies", type=int, default=2, help="planted copies of each training document")
+    deid_train.add_argument("--copies", type=int, default=4, help="planted copies of each training document")
     deid_train.add_argument("--dev-fraction", type=float, default=0.1, help="duplicate families held out for the dev table")
     deid_train.add_argument("--workers", type=int, help="threads for the parallel steps (never changes the model)")
     deid_train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -34,7 +34,7 @@ class TrainDeidConfig:
     epochs: int = 8
     buckets: int = 1 << 18
     dev_fraction: float = 0.1
-    copies: int = 2
+    copies: int = 4
     #: Cross-fitting folds of the corpus statistics (by duplicate family); 1 turns it off.
     folds: int = 4
 
