@@ -100,6 +100,8 @@ impl Engine {
                 learned = propagate_names(text, &words, learned, &rule_spans, &cued, lower_doc);
                 let listed = names_in_lists(text, &words, &rule_spans, &learned);
                 learned.extend(listed);
+                let places = places_by_facilities(text, &words, &rule_spans, &learned);
+                learned.extend(places);
             }
             None => {
                 let doc = DocContext::new(text, &self.lexicon);
@@ -391,11 +393,21 @@ fn placeholder_span(text: &str, span: &Span) -> bool {
 /// A capitalized word between two names of a list ("with Ms Hearne, Thulsia and Dr. Bhatnagar",
 /// "Mr Fee, Femvaer, and Dr Fevquist"): a name too, if it is shaped as one.
 fn names_in_lists(text: &str, words: &[TokenFacts], rule_spans: &[Span], learned: &[Span]) -> Vec<Span> {
-    let names: Vec<&Span> = rule_spans.iter().chain(learned).filter(|s| s.kind == PhiType::Name).collect();
-    let name_ends_at = |pos: usize| names.iter().any(|s| s.end == pos);
-    let name_starts_at = |pos: usize| names.iter().any(|s| s.start == pos);
-    // (Any finding, of any kind, keeps its words: no overlap is made here.)
-    let inside = |pos: usize| rule_spans.iter().chain(learned).any(|s| s.start <= pos && pos < s.end);
+    // Sorted positions, searched by bisection (this runs on every note).
+    let mut all: Vec<&Span> = rule_spans.iter().chain(learned).collect();
+    all.sort_unstable_by_key(|s| (s.start, s.end));
+    let mut name_starts: Vec<usize> = all.iter().filter(|s| s.kind == PhiType::Name).map(|s| s.start).collect();
+    let mut name_ends: Vec<usize> = all.iter().filter(|s| s.kind == PhiType::Name).map(|s| s.end).collect();
+    name_starts.sort_unstable();
+    name_ends.sort_unstable();
+    let name_ends_at = |pos: usize| name_ends.binary_search(&pos).is_ok();
+    let name_starts_at = |pos: usize| name_starts.binary_search(&pos).is_ok();
+    // (Any finding, of any kind, keeps its words: no overlap is made here. Spans are short: only
+    // the few that start before a position can hold it.)
+    let inside = |pos: usize| {
+        let k = all.partition_point(|s| s.start <= pos);
+        all[k.saturating_sub(64)..k].iter().any(|s| pos < s.end)
+    };
     let mut out = Vec::new();
     for k in 2..words.len().saturating_sub(2) {
         let w = &words[k];
@@ -521,8 +533,29 @@ const PROSE_CUES: &[&str] = &[
     "asking",
 ];
 /// Single words after which a person's name may come directly ("notified Vaan", "paged reiman").
-const CUE_VERBS: &[&str] =
-    &["notified", "paged", "called", "contacted", "informed", "updated", "assisted", "per", "signed"];
+const CUE_VERBS: &[&str] = &[
+    "notified",
+    "paged",
+    "called",
+    "contacted",
+    "informed",
+    "updated",
+    "assisted",
+    "per",
+    "signed",
+    // Verbs whose object is a person: "I did educate Kergavra Oelli", "When she examined Soulsyn".
+    "educate",
+    "educated",
+    "examined",
+    "instructed",
+    "told",
+    "advised",
+    "reassured",
+    "counseled",
+    "counselled",
+    "encouraged",
+    "reminded",
+];
 /// Staff abbreviations before a name ("MD Eskley", "msw reiman", "rt dokus mundman"); "pt", "do",
 /// "pa", "ot" are ordinary words too often to be cues.
 const STAFF_ABBR: &[&str] = &[
@@ -584,6 +617,10 @@ const AFTER_ONE_WEAK: &[&str] = &[
     "arrived",
     "died",
     "passed",
+    "slept",
+    "stopped",
+    "started",
+    "walked",
 ];
 /// What is done to drugs and things, which the weak verbs above may lead into: "Vermox was
 /// prescribed", "Stadol was used", "Modifications will be made".
@@ -980,6 +1017,19 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                 push(&mut out, run);
             }
         }
+        // "code status discussed with Enette and family": the one named before "and family".
+        if l == "and"
+            && i >= 2
+            && lower.get(i + 1).is_some_and(|x| *x == "family")
+            && matches!(lower[i - 2], "with" | "to" | "by")
+        {
+            let before = &words[i - 1];
+            let shape = name_shape(text, before);
+            let inside_last = out.last().is_some_and(|s: &Span| s.end > before.token.start);
+            if !inside_last && (shape == 2 || (shape == 1 && word_of(text, before).starts_with(char::is_uppercase))) {
+                push(&mut out, (i - 1, i - 1));
+            }
+        }
         // A town where the person lives: one or two words the corpus never had ("lives in
         // doloresshire", "called from Noar"), as a place, not a name.
         if second && i >= 1 && PLACE_CUES.iter().any(|&(a, b)| b == l && lower[i - 1] == a) {
@@ -1089,6 +1139,88 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                     push(&mut out, (i + 1, end));
                 }
             }
+        }
+    }
+    out
+}
+
+/// Nouns of a site of care that a town's name comes before: "the Lenek lab draw station", "the
+/// Deic outpatient imaging site", "the Ames clinic".
+const SITE_NOUNS: &[&str] =
+    &["lab", "outpatient", "imaging", "clinic", "office", "site", "branch", "campus", "satellite"];
+
+/// Towns next to a facility or a person: "Films from Dimik Medical Group, Dalyberg, reviewed",
+/// "the Edwin Cancer Center in Breindan", "physician is Dr Carole Sharek in Rorley", and "at the
+/// Lenek lab draw station". The town is one or two words shaped as a name (unknown to the
+/// corpus, or listed), capitalized unless the corpus never had it.
+fn places_by_facilities(text: &str, words: &[TokenFacts], rule_spans: &[Span], learned: &[Span]) -> Vec<Span> {
+    // Sorted, searched by bisection (this runs on every note); spans are short, so a word can
+    // only overlap the few that start before it ends.
+    let mut spans: Vec<&Span> = rule_spans.iter().chain(learned).collect();
+    spans.sort_unstable_by_key(|s| (s.start, s.end));
+    let mut by_end: Vec<(usize, PhiType)> = spans.iter().map(|s| (s.end, s.kind)).collect();
+    by_end.sort_unstable_by_key(|(e, _)| *e);
+    let covered = |k: usize| {
+        let (start, end) = (words[k].token.start, words[k].token.end);
+        let n = spans.partition_point(|s| s.start < end);
+        spans[n.saturating_sub(64)..n].iter().any(|s| start < s.end)
+    };
+    let ends_here = |k: usize, kinds: &[PhiType]| {
+        let end = words[k].token.end;
+        let from = by_end.partition_point(|(e, _)| *e < end);
+        by_end[from..].iter().take_while(|(e, _)| *e == end).any(|(_, kind)| kinds.contains(kind))
+    };
+    let place_word = |k: usize| {
+        words.get(k).is_some_and(|w| {
+            let shape = name_shape(text, w);
+            let upper = word_of(text, w).starts_with(char::is_uppercase);
+            !covered(k)
+                && w.flags & (flags::HOSPITAL_WORD | flags::MEDICAL_HEAD) == 0
+                && (shape == 2 || (shape == 1 && upper) || (upper && w.flags & flags::CITY != 0))
+        })
+    };
+    let mut out = Vec::new();
+    let mut push = |a: usize, b: usize| {
+        out.push(Span { start: words[a].token.start, end: words[b].token.end, kind: PhiType::Location })
+    };
+    let lower = |k: usize| words.get(k).map_or(String::new(), |w| word_of(text, w).to_ascii_lowercase());
+    for k in 1..words.len() {
+        let sep = lower(k);
+        let after_facility = ends_here(k - 1, &[PhiType::Hospital]);
+        let after_person = ends_here(k - 1, &[PhiType::Name]);
+        // "Hospital, Town," / "Hospital, Town reviewed": the town between commas or before a verb.
+        if sep == "," && after_facility && place_word(k + 1) {
+            let end =
+                if place_word(k + 2) && words[k + 2].token.start == words[k + 1].token.end + 1 { k + 2 } else { k + 1 };
+            let next = lower(end + 1);
+            if matches!(next.as_str(), "," | "." | ";" | ")" | "reviewed" | "") {
+                push(k + 1, end);
+            }
+        }
+        // "Hospital in Town", "Dr Name in Town": capitalized only.
+        if sep == "in"
+            && (after_facility || after_person)
+            && place_word(k + 1)
+            && word_of(text, &words[k + 1]).starts_with(char::is_uppercase)
+        {
+            let end = if place_word(k + 2)
+                && word_of(text, &words[k + 2]).starts_with(char::is_uppercase)
+                && words[k + 2].token.start == words[k + 1].token.end + 1
+            {
+                k + 2
+            } else {
+                k + 1
+            };
+            push(k + 1, end);
+        }
+        // "at the Town lab draw station".
+        // (The noun in lowercase: "at the Physiatry Clinic" names a department.)
+        let site_noun = words.get(k + 2).is_some_and(|w| {
+            let noun = word_of(text, w);
+            SITE_NOUNS.contains(&noun) && noun.starts_with(char::is_lowercase)
+        });
+        if sep == "the" && lower(k - 1) == "at" && place_word(k + 1) && site_noun {
+            push(k + 1, k + 1);
         }
     }
     out
@@ -1594,6 +1726,56 @@ mod tests {
     }
 
     #[test]
+    fn towns_next_to_facilities_and_people() {
+        let text = "Films from Dimik Medical Group, Dalyberg, reviewed. Seen at the Edwin Cancer Center in \
+                    Breindan. Physician is Dr Carole Sharek in Rorley. Labs at the Lenek lab draw station. \
+                    Seen at the Physiatry Clinic. Dr Sharek in clinic.";
+        let words = facts_with(
+            text,
+            &[
+                "films",
+                "from",
+                "reviewed",
+                "seen",
+                "at",
+                "the",
+                "in",
+                "physician",
+                "is",
+                "labs",
+                "lab",
+                "draw",
+                "station",
+                "clinic",
+            ],
+            &[
+                ("medical", flags::HOSPITAL_WORD),
+                ("group", flags::HOSPITAL_WORD),
+                ("cancer", flags::HOSPITAL_WORD),
+                ("center", flags::HOSPITAL_WORD),
+                ("clinic", flags::HOSPITAL_WORD),
+            ],
+        );
+        let at = |a: &str, kind: PhiType| {
+            let s = text.find(a).unwrap();
+            Span { start: s, end: s + a.len(), kind }
+        };
+        let rule_spans = vec![
+            at("Dimik Medical Group", PhiType::Hospital),
+            at("Edwin Cancer Center", PhiType::Hospital),
+            at("Carole Sharek", PhiType::Name),
+        ];
+        let learned = vec![Span {
+            start: text.rfind("Sharek").unwrap(),
+            end: text.rfind("Sharek").unwrap() + 6,
+            kind: PhiType::Name,
+        }];
+        let found = places_by_facilities(text, &words, &rule_spans, &learned);
+        let shown: Vec<String> = show(text, &found).into_iter().map(|(w, _)| w).collect();
+        assert_eq!(shown, vec!["Dalyberg", "Breindan", "Rorley", "Lenek"]);
+    }
+
+    #[test]
     fn a_word_between_two_names_of_a_list_is_a_name() {
         let text = "Meeting held with Ms Hearne, Thulsia and Dr. Bhatnagar. Seen with Hearne, Lasix and water.";
         let words = facts_with(text, &["meeting", "held", "with", "ms", "and", "dr", "seen", "water", "lasix"], &[]);
@@ -1834,6 +2016,9 @@ mod tests {
         assert_eq!(found("Seen. Helsertley, Franklin was then given heparin"), vec!["Helsertley, Franklin"]);
         assert_eq!(found("pt's brother grandar and golsie at bedside"), vec!["grandar", "golsie"]);
         assert_eq!(found("Seen.\nmessage from shorto grortek: needs refill"), vec!["shorto grortek"]);
+        assert_eq!(found("Code status discussed with Enette and family today"), vec!["Enette"]);
+        assert_eq!(found("I did educate Kergavra Oelli."), vec!["Kergavra Oelli"]);
+        assert_eq!(found("Breathing. Jambamar stopped taking it"), vec!["Jambamar"]);
         assert!(found("Seen.\nmessage from pharmacy about refill").is_empty());
         let mut known = common.to_vec();
         known.extend(["ate", "of", "lunch"]);
