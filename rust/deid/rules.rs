@@ -2171,7 +2171,7 @@ fn rules() -> Vec<Rule> {
         rule(
             "organization_employer",
             Hospital,
-            r"%B%(?i:works?|worked|working|manager|owner|employee|clerk|supervisor|cashier|teacher|professor|student)(?:[ ]+(?i:as)[ ]+(?i:an?)[ ]+[a-z-]+)?[ ]+(?i:for|at)[ ]+(?:(?i:the)[ ]+)?((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})|%B%(?i:employed[ ]+(?:by|at)|retired[ ]+from|program[ ]+run[ ]+by)[ ]+(?:(?i:the)[ ]+)?((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})",
+            r"%B%(?i:works?|worked|working|manager|owner|employee|clerk|supervisor|cashier|teacher|professor|student)(?:[ ]+(?i:as)[ ]+(?i:an?)[ ]+[a-z-]+|[ ]+(?i:in[ ]+the[ ]+office))?[ ]+(?i:for|at)[ ]+(?:(?i:the)[ ]+)?((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})|%B%(?i:employed[ ]+(?:by|at)|retired[ ]+from|program[ ]+run[ ]+by|attends[ ]+meetings[ ]+at|call[ ]+received[ ]+from)[ ]+(?:(?i:the)[ ]+)?((?:%NW%|&)(?:[ ](?:%INIT%|%NW%|&)){0,4})",
             refine_organization_employer,
         ),
         // "from Ohio", "in New York": a state name after a preposition.
@@ -2189,6 +2189,14 @@ fn rules() -> Vec<Rule> {
             Hospital,
             r"%B%((?i:seen|evaluated|evaluations?|visits?|appointments?|treated|admitted|readmitted|referred|transfer|transferred|discharged|followed|presented|hospitali[sz]ed|return|returned|came|went|sent|stay|stayed|here|care|clinic|surgery|follow-?up|followup|received)(?:[ ]+(?i:up|back|here|there|initially|again|today))?)[ ]+(?i:at|to)[ ]+(?:(?i:the)[ ]+)?([A-Z]{3,6}%B%|%NW%)",
             refine_hospital_cued,
+        ),
+        // "employed by tata logistics", "retired from istad landscaping": an employer written in
+        // lowercase, known by the kind of business its name ends in.
+        rule(
+            "organization_employer_lower",
+            Hospital,
+            r"%B%(?:(?i:works?|worked|working)(?:[ ]+as[ ]+an?[ ]+[a-z-]+|[ ]+in[ ]+the[ ]+office)?[ ]+(?:for|at)|employed[ ]+(?:by|at)|retired[ ]+from|program[ ]+run[ ]+by|attends[ ]+meetings[ ]+at|call[ ]+received[ ]+from)[ ]+((?:[a-z][a-z'-]*[ ]){1,3}[a-z]+)%B%",
+            refine_organization_lower,
         ),
         // "San Juan Pediatrics", "Scotland Orthopedics": a practice named by a place or a person
         // and its specialty.
@@ -4545,6 +4553,79 @@ fn refine_hospital_cued(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     (strong && alone && !ordinary && strip_possessive(word).len() == word.len()).then_some((start, end))
 }
 
+/// Last words of a business's name: the kind of business ("landscaping", "logistics", "credit
+/// union", "paper mill", "elementary").
+const BUSINESS_TAILS: &[&str] = &[
+    "landscaping",
+    "construction",
+    "logistics",
+    "foods",
+    "insurance",
+    "agency",
+    "bank",
+    "union",
+    "mill",
+    "factory",
+    "company",
+    "co",
+    "inc",
+    "llc",
+    "corporation",
+    "corp",
+    "elementary",
+    "academy",
+    "college",
+    "department",
+    "dept",
+    "services",
+    "body",
+    "shop",
+    "motors",
+    "farms",
+    "market",
+    "store",
+    "restaurant",
+    "diner",
+    "cafe",
+    "church",
+    "plumbing",
+    "roofing",
+    "trucking",
+    "transport",
+    "manufacturing",
+    "industries",
+    "solutions",
+    "systems",
+    "group",
+    "partners",
+    "electric",
+    "supply",
+    "hardware",
+    "dairy",
+    "bakery",
+    "school",
+];
+
+fn refine_organization_lower(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 1)?;
+    let words: Vec<&str> = text[start..end].split(' ').collect();
+    // The name ends at the first business word; the words before it must hold one that is no
+    // ordinary word ("works for the county road department" has none).
+    let tail = words.iter().position(|w| word_in_list(BUSINESS_TAILS, w))?;
+    if tail == 0 {
+        return None;
+    }
+    let distinctive =
+        words[..tail].iter().any(|w| !not_a_name_word(w) && !word_in_list(BUSINESS_TAILS, w) && w.len() >= 3);
+    let stop = ["the", "a", "an", "his", "her", "their", "our", "this", "that", "local", "county", "city", "state"];
+    if !distinctive || stop.contains(&words[0]) {
+        return None;
+    }
+    // "credit union", "paper mill", "auto body": a two-word kind of business keeps its first word.
+    let last = start + words[..=tail].iter().map(|w| w.len() + 1).sum::<usize>() - 1;
+    Some((start, last))
+}
+
 fn refine_hospital_practice(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let (start, end) = span_of(caps, 1)?;
     let words: Vec<(usize, &str)> = text[start..end]
@@ -5877,6 +5958,14 @@ mod tests {
         assert_finds("lives w/ wife in Prartaro, independent", "Prartaro", "LOCATION");
         assert_finds("Works as a driver for Aindek Auto Body.", "Aindek Auto Body", "HOSPITAL");
         assert_finds("Retired from Droskova Insurance Agency in 2014.", "Droskova Insurance Agency", "HOSPITAL");
+        assert_finds("employed by tata logistics as a mechanic until 2014.", "tata logistics", "HOSPITAL");
+        assert_finds("retired from shanleystad fire department in 2017.", "shanleystad fire department", "HOSPITAL");
+        assert_finds("works as a driver for ramazzotti landscaping.", "ramazzotti landscaping", "HOSPITAL");
+        assert_finds("employed by north solorio credit union as a mechanic", "north solorio credit union", "HOSPITAL");
+        assert_finds("SHE WORKS IN THE OFFICE AT CAPLIS INSURANCE AGENCY.", "CAPLIS INSURANCE AGENCY", "HOSPITAL");
+        assert_finds("quit drinking in 2009, attends meetings at Bimelli Foods.", "Bimelli Foods", "HOSPITAL");
+        assert!(found("works for the county road department").is_empty());
+        assert!(found("he works for a trucking company").is_empty());
         assert_finds("she worked for Walter P. Carter Center for 21 years", "Walter P. Carter Center", "HOSPITAL");
         assert_finds("Status post CABG in 2008 at Drusic Medical Group.", "Drusic Medical Group", "HOSPITAL");
         assert_finds("transferred to Laelli Nursing and Rehab today", "Laelli Nursing and Rehab", "HOSPITAL");
