@@ -280,7 +280,17 @@ fn plausible(text: &str, words: &[TokenFacts], span: &Span, case_mode: u8) -> bo
 /// "Greenwood bipolar forceps", "Jordan round knife", "Hawkins and Neer impingement signs",
 /// "Mayfield 3-point head fixation". The name is an eponym, no person.
 fn eponym_head_follows(text: &str, words: &[TokenFacts], span: &Span) -> bool {
+    let first = words.partition_point(|w| w.token.end <= span.start);
+    // "foramen of Munro", "tetralogy of Fallot": the eponym after "of" and its head.
+    if first >= 2 && word_of(text, &words[first - 1]) == "of" && words[first - 2].flags & flags::MEDICAL_HEAD != 0 {
+        return true;
+    }
     let next = words.partition_point(|w| w.token.start < span.end);
+    // "Tanner I", "Tanner stage 2": a one-word eponym before a roman numeral is a grade.
+    if next == first + 1 && words.get(next).is_some_and(|w| matches!(word_of(text, w), "I" | "II" | "III" | "IV" | "V"))
+    {
+        return true;
+    }
     let mut after = words[next..].iter().map(|w| (w, &text[w.token.start..w.token.end])).peekable();
     if matches!(after.peek(), Some((_, "'s" | "’s" | "'" | "’"))) {
         after.next();
@@ -1213,6 +1223,21 @@ fn places_by_facilities(text: &str, words: &[TokenFacts], rule_spans: &[Span], l
             };
             push(k + 1, end);
         }
+        // "Iowa City and Des Moines": a listed town after a town found.
+        if sep == "and" && ends_here(k - 1, &[PhiType::Location]) {
+            if let Some(w) =
+                words.get(k + 1).filter(|w| word_of(text, w).starts_with(char::is_uppercase) && !covered(k + 1))
+            {
+                let phrase_city = w.phrase & PHRASE_BEGIN != 0 && (w.phrase as u16) & flags::CITY != 0;
+                if phrase_city || (w.phrase == 0 && w.flags & flags::CITY != 0) {
+                    let mut end = k + 1;
+                    while phrase_city && end + 1 < words.len() && words[end + 1].phrase & PHRASE_INSIDE != 0 {
+                        end += 1;
+                    }
+                    push(k + 1, end);
+                }
+            }
+        }
         // "at the Town lab draw station".
         // (The noun in lowercase: "at the Physiatry Clinic" names a department.)
         let site_noun = words.get(k + 2).is_some_and(|w| {
@@ -1827,6 +1852,20 @@ mod tests {
         for name in ["Greenwood", "Hawkins", "Neer", "Rowland"] {
             assert!(!plausible(text, &words, &at(name, 0), mixed), "{name}");
         }
+        let text2 = "The foramen of Munro is open. GU: Tanner I female. Munro came.";
+        let mut words2 = facts(text2);
+        for w in words2.iter_mut() {
+            if &text2[w.token.start..w.token.end] == "foramen" {
+                w.flags = flags::MEDICAL_HEAD;
+            }
+        }
+        let at2 = |a: &str, from: usize| {
+            let s = text2[from..].find(a).unwrap() + from;
+            Span { start: s, end: s + a.len(), kind: PhiType::Name }
+        };
+        assert!(!plausible(text2, &words2, &at2("Munro", 0), mixed), "foramen of Munro");
+        assert!(!plausible(text2, &words2, &at2("Tanner", 0), mixed), "Tanner I");
+        assert!(plausible(text2, &words2, &at2("Munro", 40), mixed));
         let later = text.find("Greenwood came").unwrap();
         assert!(plausible(text, &words, &at("Greenwood", later), mixed));
         assert!(plausible(text, &words, &at("Neer", later), mixed));

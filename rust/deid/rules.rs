@@ -1635,7 +1635,7 @@ fn pieces(ascii: bool) -> Vec<(&'static str, String)> {
         // Words before a place: "lives in", "moved back to", "transferred from", "native of".
         (
             "%LOCCUE%",
-            r"(?i:(?:lives|living|lived|live|resides|residing|resided|moved|relocated|born|raised|grew[ ]+up|native|visiting|vacationing|vacationed|vacation|traveled|travelled|traveling|travelling|trip|transferred|flew|drove|immigrated|emigrated|originally|hometown)(?:[ ]+(?:here|there|back|down|up|over|out|away|alone|now|currently|originally|recently|briefly|nearby|locally|abroad))?[ ]+(?:in|from|to|of|at|near|outside(?:[ ]+of)?)|visited(?:[ ]+(?:family|relatives|friends|(?:his|her|their)[ ]+(?:family|relatives)))?[ ]+(?:in|to)|(?:lives|living|lived|resides)[ ]+(?:with|w/)[ ]+(?:(?:his|her|their|a)[ ]+)?[a-z-]+[ ]+in|in[ ]+an?[ ]+(?:[a-z-]+[ ]+){0,2}(?:apartment|house|home|condo|trailer|townhouse)[ ]+in|resident[ ]+of|came[ ]+to[ ]+(?:this[ ]+country|the[ ]+(?:us|u\.s\.|united[ ]+states))[ ]+from)".to_string(),
+            r"(?i:(?:lives|living|lived|live|resides|residing|resided|moved|relocated|born|raised|grew[ ]+up|native|visiting|vacationing|vacationed|vacation|traveled|travelled|traveling|travelling|trip|cruise|stationed|deployed|transferred|flew|drove|immigrated|emigrated|originally|hometown)(?:[ ]+(?:here|there|back|down|up|over|out|away|alone|now|currently|originally|recently|briefly|nearby|locally|abroad))?[ ]+(?:in|from|to|of|at|near|outside(?:[ ]+of)?)|visited(?:[ ]+(?:family|relatives|friends|(?:his|her|their)[ ]+(?:family|relatives)))?[ ]+(?:in|to)|(?:lives|living|lived|resides)[ ]+(?:with|w/)[ ]+(?:(?:his|her|their|a)[ ]+)?[a-z-]+[ ]+in|in[ ]+an?[ ]+(?:[a-z-]+[ ]+){0,2}(?:apartment|house|home|condo|trailer|townhouse)[ ]+in|resident[ ]+of|came[ ]+to[ ]+(?:this[ ]+country|the[ ]+(?:us|u\.s\.|united[ ]+states))[ ]+from)".to_string(),
         ),
         // Labels of identifiers other than the medical record number: accounts, visits, claims,
         // health-plan member, group and policy numbers, provider numbers, licenses, accession
@@ -5953,6 +5953,8 @@ mod tests {
         assert_finds("Originally from Kryry, Cayman Islands; moved", "Kryry, Cayman Islands", "LOCATION");
         assert_finds("Came to this country from Greece in 2002.", "Greece", "LOCATION");
         assert_finds("born in Finland in 1950", "Finland", "LOCATION");
+        assert_finds("plans to go on a cruise to the Bahamas next month", "Bahamas", "LOCATION");
+        assert_finds("He was stationed in Germany for two years.", "Germany", "LOCATION");
         assert_finds("visited family in Korea in April", "Korea", "LOCATION");
         assert_finds("lives alone in an apartment in Bamquist; her sister", "Bamquist", "LOCATION");
         assert_finds("lives w/ wife in Prartaro, independent", "Prartaro", "LOCATION");

@@ -103,7 +103,10 @@ MEDICAL_HEADS = ["disease", "diseases", "syndrome", "syndromes", "sign", "signs"
                  "stent", "pump", "stockings", "graft", "flap", "mesh", "balloon", "probe", "scope",
                  "arthrodesis", "osteotomy", "arthroplasty", "gangrene", "guide", "bandage", "traction",
                  "exam", "examination", "battery", "sponge", "sponges", "dynamometer", "wire", "sounds",
-                 "fingers", "silk", "dilator", "dilators", "speculum", "laryngoscope", "cannula"]
+                 "fingers", "silk", "dilator", "dilators", "speculum", "laryngoscope", "cannula",
+                 # anatomy named "X of <eponym>" and other eponymous things
+                 "foramen", "circle", "tetralogy", "bundle", "angle", "organ", "crypt", "crypts", "ampulla",
+                 "protocol", "antibody", "antibodies", "wrap", "portoenterostomy"]
 
 #: Medical words that are also names or places in the lists above (eponyms, devices, drugs) and
 #: that, alone in a clinical note, are nearly always the medical word. Eponyms that are common
