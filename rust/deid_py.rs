@@ -222,10 +222,11 @@ fn byte_offsets(text: &str) -> Option<Vec<usize>> {
 /// statistics the model keeps. `corpus_folds` (one fold number per corpus text; keep duplicate
 /// families together) cross-fits those statistics: an example's words are looked up in the
 /// statistics of the other folds; None: no cross-fitting. `progress(done)` is called (with the
-/// GIL) after each document visited; an exception it raises stops the training.
+/// GIL) with the documents visited so far (all runs and epochs counted); an exception it raises
+/// stops the training. `runs` independent runs are averaged (see `TrainConfig::runs`).
 #[pyfunction]
 #[pyo3(signature = (examples, corpus, lexicons, seed = 0, epochs = 8, log2_buckets = 18, corpus_folds = None,
-                    progress = None, num_threads = None))]
+                    progress = None, num_threads = None, runs = 1))]
 #[allow(clippy::too_many_arguments)]
 fn train_deid_tagger<'py>(
     py: Python<'py>,
@@ -238,6 +239,7 @@ fn train_deid_tagger<'py>(
     corpus_folds: Option<Vec<usize>>,
     progress: Option<Py<PyAny>>,
     num_threads: Option<usize>,
+    runs: usize,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let corpus_folds = corpus_folds.unwrap_or_else(|| vec![0; corpus.len()]);
     if corpus_folds.len() != corpus.len() {
@@ -303,7 +305,7 @@ fn train_deid_tagger<'py>(
                 })
                 .collect()
         };
-        let config = TrainConfig { seed, epochs, log2_buckets };
+        let config = TrainConfig { seed, epochs, log2_buckets, runs };
         let mut report = |done: usize| -> bool {
             let Some(callback) = &progress else { return true };
             Python::attach(|py| match callback.call1(py, (done,)) {

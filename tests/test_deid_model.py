@@ -166,7 +166,8 @@ def test_packaged_model_is_what_train_deid_makes_of_the_shared_corpus(tmp_path):
     output = tmp_path / "tagger.bin"
     assert data_cli(["train-deid", "--corpus", *corpus, "--output", str(output), "--seed", str(sidecar["seed"]),
                      "--epochs", str(sidecar["epochs"]), "--buckets", str(sidecar["buckets"]),
-                     "--copies", str(sidecar["copies"]), "--dev-fraction", str(sidecar["dev_fraction"]), "--quiet"]) == 0
+                     "--copies", str(sidecar["copies"]), "--runs", str(sidecar.get("runs", 1)),
+                     "--dev-fraction", str(sidecar["dev_fraction"]), "--quiet"]) == 0
     assert hashlib.sha256(output.read_bytes()).hexdigest() == sidecar["sha256"], (
         "the shipped tagger is not what train-deid makes now: retrain it (README, De-identification)")
 

@@ -36,7 +36,7 @@ use super::types::{PhiType, Span};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 pub const LABELS: [&str; 7] = ["O", "B-NAME", "I-NAME", "B-HOSPITAL", "I-HOSPITAL", "B-LOCATION", "I-LOCATION"];
 const N_LABELS: usize = LABELS.len();
@@ -446,6 +446,10 @@ pub struct TrainConfig {
     pub seed: u64,
     pub epochs: usize,
     pub log2_buckets: u32,
+    /// Independent runs (each its own example order) whose averaged weights are averaged again:
+    /// one perceptron's weights depend on the order it saw its examples in, and that order
+    /// moves single types by a few spans; the mean of a few runs does not.
+    pub runs: usize,
 }
 
 /// Label of a token whose gold label is unknown.
@@ -593,17 +597,84 @@ pub fn train(
         docs.push(TrainDoc { context, words: ids, gold });
     }
 
+    if config.runs == 0 {
+        return Err("runs must be at least 1".into());
+    }
+    // The runs go in parallel threads; each reports the documents it visited to one counter and
+    // the calling thread reports the total. Their tables are summed in run order, so the model
+    // does not depend on the threads.
+    let visited = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let run = |r: usize| -> Option<Vec<[f64; ROW]>> {
+        let seed = config.seed ^ 0x6D65_6474_6974_616E ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        perceptron_run(&docs, &words, buckets, mask, config.epochs, seed, &visited, &stop)
+    };
+    let tables: Vec<Option<Vec<[f64; ROW]>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..config.runs).map(|r| scope.spawn(move || run(r))).collect();
+        let first = std::thread::scope(|inner| {
+            let own = inner.spawn(|| run(0));
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                if !progress(visited.load(Ordering::Relaxed)) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if own.is_finished() && handles.iter().all(|h| h.is_finished()) {
+                    break;
+                }
+            }
+            own.join().expect("training run panicked")
+        });
+        let mut out = vec![first];
+        out.extend(handles.into_iter().map(|h| h.join().expect("training run panicked")));
+        out
+    });
+    if stop.load(Ordering::Relaxed) || tables.iter().any(Option::is_none) {
+        return Err("training interrupted".into());
+    }
+    progress(visited.load(Ordering::Relaxed));
+    let runs = config.runs as f64;
+    let mut averaged = vec![[0f64; ROW]; buckets];
+    for table in tables.into_iter().flatten() {
+        for (sum, row) in averaged.iter_mut().zip(&table) {
+            for l in 0..ROW {
+                sum[l] += row[l] / runs;
+            }
+        }
+    }
+
+    // Quantize to i16 with one scale for the whole table.
+    let max_abs = averaged.iter().flat_map(|r| r.iter()).fold(0f64, |m, x| m.max(x.abs()));
+    let scale = if max_abs > 0.0 { (i16::MAX as f64 / max_abs) as f32 } else { 1.0 };
+    let weights = averaged
+        .iter()
+        .map(|r| std::array::from_fn(|l| (r[l] * scale as f64).round().clamp(i16::MIN as f64, i16::MAX as f64) as i16))
+        .collect();
+    Ok(Model::build(config.log2_buckets, lexicon.fingerprint(), scale, vocab, weights))
+}
+
+/// One averaged-perceptron run over `docs` in the order `seed` shuffles them: the averaged
+/// weights, or None when `stop` was raised.
+#[allow(clippy::too_many_arguments)]
+fn perceptron_run(
+    docs: &[TrainDoc],
+    words: &[TrainWord],
+    buckets: usize,
+    mask: u64,
+    epochs: usize,
+    seed: u64,
+    visited: &AtomicUsize,
+    stop: &AtomicBool,
+) -> Option<Vec<[f64; ROW]>> {
     // Integer weights: w the current ones, u the step-weighted sum of updates; the average over
     // all steps is w - u / c.
     let mut w = vec![[0i32; ROW]; buckets];
     let mut u = vec![[0i64; ROW]; buckets];
     let mut c: i64 = 1;
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    let mut rng = Rng(config.seed ^ 0x6D65_6474_6974_616E);
+    let mut rng = Rng(seed);
     let mut feats: Vec<u32> = Vec::with_capacity(64);
     let mut hashes: Vec<u64> = Vec::with_capacity(32);
-    let mut done = 0usize;
-    for _epoch in 0..config.epochs {
+    for _epoch in 0..epochs {
         rng.shuffle(&mut order);
         for &d in &order {
             let doc = &docs[d];
@@ -656,23 +727,13 @@ pub fn train(
                 c += 1;
                 (prev2, prev1) = (prev1, guess);
             }
-            done += 1;
-            if !progress(done) {
-                return Err("training interrupted".into());
+            visited.fetch_add(1, Ordering::Relaxed);
+            if stop.load(Ordering::Relaxed) {
+                return None;
             }
         }
     }
-
-    // Average, then quantize to i16 with one scale for the whole table.
-    let averaged: Vec<[f64; ROW]> =
-        w.iter().zip(&u).map(|(w, u)| std::array::from_fn(|l| w[l] as f64 - u[l] as f64 / c as f64)).collect();
-    let max_abs = averaged.iter().flat_map(|r| r.iter()).fold(0f64, |m, x| m.max(x.abs()));
-    let scale = if max_abs > 0.0 { (i16::MAX as f64 / max_abs) as f32 } else { 1.0 };
-    let weights = averaged
-        .iter()
-        .map(|r| std::array::from_fn(|l| (r[l] * scale as f64).round().clamp(i16::MIN as f64, i16::MAX as f64) as i16))
-        .collect();
-    Ok(Model::build(config.log2_buckets, lexicon.fingerprint(), scale, vocab, weights))
+    Some(w.iter().zip(&u).map(|(w, u)| std::array::from_fn(|l| w[l] as f64 - u[l] as f64 / c as f64)).collect())
 }
 
 #[cfg(test)]
@@ -727,9 +788,37 @@ pub(crate) mod tests {
             }
             count_words(&real, &mut counts);
         }
-        let config = TrainConfig { seed, epochs: 4, log2_buckets: 14 };
+        let config = TrainConfig { seed, epochs: 4, log2_buckets: 14, runs: 1 };
         let vocab = Vocabulary::from_counts(&counts);
         train(&examples, std::slice::from_ref(&vocab), vocab.clone(), &small(), &config, &mut |_| true).unwrap()
+    }
+
+    #[test]
+    fn averaged_runs_are_deterministic_and_differ_from_one_run() {
+        let examples = tiny_examples();
+        let lexicon = small();
+        let mut counts = WordCounts::default();
+        for e in &examples {
+            count_words(&e.text, &mut counts);
+        }
+        let vocab = Vocabulary::from_counts(&counts);
+        let train_with = |runs: usize| {
+            let config = TrainConfig { seed: 3, epochs: 3, log2_buckets: 14, runs };
+            let mut calls = Vec::new();
+            let model = train(&examples, &[vocab.clone()], vocab.clone(), &lexicon, &config, &mut |done| {
+                calls.push(done);
+                true
+            })
+            .unwrap();
+            (model.to_bytes(), calls.last().copied())
+        };
+        let (two, reported) = train_with(2);
+        assert_eq!(two, train_with(2).0, "the same runs give the same bytes");
+        assert_ne!(two, train_with(1).0, "two example orders average into another model");
+        assert_eq!(reported, Some(examples.len() * 3 * 2), "progress counts every run");
+        let config = TrainConfig { seed: 3, epochs: 3, log2_buckets: 14, runs: 2 };
+        let stopped = train(&examples, &[vocab.clone()], vocab, &lexicon, &config, &mut |_| false);
+        assert!(stopped.is_err(), "a progress callback that answers false stops every run");
     }
 
     #[test]

@@ -145,7 +145,7 @@ def _train_deid(args: argparse.Namespace) -> int:
     from medtitan.deid.train import TrainDeidConfig, train_deid_model
 
     config = TrainDeidConfig(seed=args.seed, epochs=args.epochs, buckets=args.buckets, dev_fraction=args.dev_fraction,
-                             copies=args.copies)
+                             copies=args.copies, runs=args.runs)
     train_deid_model(args.corpus, args.output, config, num_threads=args.workers, progress=not args.quiet)
     return 0
 
@@ -259,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     deid_train.add_argument("--epochs", type=int, default=8)
     deid_train.add_argument("--buckets", type=int, default=1 << 18, help="feature hash buckets, a power of two")
     deid_train.add_argument("--copies", type=int, default=4, help="planted copies of each training document")
+    deid_train.add_argument("--runs", type=int, default=2,
+                            help="training runs (example orders) averaged into the model, run in parallel")
     deid_train.add_argument("--dev-fraction", type=float, default=0.1, help="duplicate families held out for the dev table")
     deid_train.add_argument("--workers", type=int, help="threads for the parallel steps (never changes the model)")
     deid_train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -35,14 +35,17 @@ class TrainDeidConfig:
     buckets: int = 1 << 18
     dev_fraction: float = 0.1
     copies: int = 4
+    #: independent training runs (example orders) averaged into the model; they run in parallel
+    runs: int = 2
     #: Cross-fitting folds of the corpus statistics (by duplicate family); 1 turns it off.
     folds: int = 4
 
     def check(self) -> None:
         if self.buckets < 1024 or self.buckets & (self.buckets - 1) or self.buckets > 1 << 24:
             raise ValueError(f"buckets must be a power of two from 1024 to 2^24, got {self.buckets}")
-        if min(self.epochs, self.copies, self.folds) < 1 or self.folds > 64:
-            raise ValueError(f"epochs, copies and folds (<= 64) must be at least 1, got {self.epochs}, {self.copies}, "
+        if min(self.epochs, self.copies, self.folds, self.runs) < 1 or self.folds > 64:
+            raise ValueError(f"epochs, copies, runs and folds (<= 64) must be at least 1, got {self.epochs}, "
+                             f"{self.copies}, {self.runs}, "
                              f"{self.folds}")
 
 
@@ -149,8 +152,9 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(train_examples) * config.epochs, unit="doc", desc="train-deid", mininterval=0.5)
-    total, done_before = len(train_examples) * config.epochs, 0
+        bar = tqdm(total=len(train_examples) * config.epochs * config.runs, unit="doc", desc="train-deid",
+                   mininterval=0.5)
+    total, done_before = len(train_examples) * config.epochs * config.runs, 0
 
     def report(done: int) -> None:
         nonlocal done_before
@@ -164,7 +168,7 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
             epochs=config.epochs, log2_buckets=config.buckets.bit_length() - 1,
             corpus_folds=[zlib.crc32(f"{config.seed}:fold:{d.group}".encode()) % config.folds for d in train_docs]
             if config.folds > 1 else None, progress=report,
-            num_threads=num_threads)
+            num_threads=num_threads, runs=config.runs)
     finally:
         if bar is not None:
             bar.close()
@@ -185,6 +189,7 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
         "vocabulary": info["vocabulary"],
         "seed": config.seed,
         "epochs": config.epochs,
+        "runs": config.runs,
         "copies": config.copies,
         "folds": config.folds,
         "dev_fraction": config.dev_fraction,
