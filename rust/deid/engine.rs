@@ -1197,7 +1197,8 @@ fn places_by_facilities(text: &str, words: &[TokenFacts], rule_spans: &[Span], l
     for k in 1..words.len() {
         let sep = lower(k);
         let after_facility = ends_here(k - 1, &[PhiType::Hospital]);
-        let after_person = ends_here(k - 1, &[PhiType::Name]);
+        // (Or a role: "the surgeon in High Point", "her dentist in Sacaton".)
+        let after_person = ends_here(k - 1, &[PhiType::Name]) || words[k - 1].flags & flags::STAFF != 0;
         // "Hospital, Town," / "Hospital, Town reviewed": the town between commas or before a verb.
         if sep == "," && after_facility && place_word(k + 1) {
             let end =
@@ -2056,6 +2057,9 @@ mod tests {
         assert_eq!(found("pt's brother grandar and golsie at bedside"), vec!["grandar", "golsie"]);
         assert_eq!(found("Seen.\nmessage from shorto grortek: needs refill"), vec!["shorto grortek"]);
         assert_eq!(found("Code status discussed with Enette and family today"), vec!["Enette"]);
+        let al = "The patient's husband, Al, is also present";
+        let words = facts_with(al, &common, &[("husband", flags::RELATION), ("al", flags::FIRST_NAME)]);
+        assert_eq!(show(al, &cue_names(al, &words, &small())), vec![("Al".to_string(), "NAME")]);
         assert_eq!(found("I did educate Kergavra Oelli."), vec!["Kergavra Oelli"]);
         assert_eq!(found("Breathing. Jambamar stopped taking it"), vec!["Jambamar"]);
         assert!(found("Seen.\nmessage from pharmacy about refill").is_empty());

@@ -2198,6 +2198,13 @@ fn rules() -> Vec<Rule> {
             r"%B%(?:(?i:works?|worked|working)(?:[ ]+as[ ]+an?[ ]+[a-z-]+|[ ]+in[ ]+the[ ]+office)?[ ]+(?:for|at)|employed[ ]+(?:by|at)|retired[ ]+from|program[ ]+run[ ]+by|attends[ ]+meetings[ ]+at|call[ ]+received[ ]+from)[ ]+((?:[a-z][a-z'-]*[ ]){1,3}[a-z]+)%B%",
             refine_organization_lower,
         ),
+        // "Bowie High School", "Lincoln Elementary School": a school by its name (an organization).
+        rule(
+            "organization_school",
+            Hospital,
+            r"%B%((?:%NW%[ ]){1,3}(?:High|Middle|Elementary|Junior[ ]High|Grade|Primary)[ ]School)%B%",
+            refine_school,
+        ),
         // "San Juan Pediatrics", "Scotland Orthopedics": a practice named by a place or a person
         // and its specialty.
         rule(
@@ -4626,16 +4633,34 @@ fn refine_organization_lower(text: &str, caps: &Groups) -> Option<(usize, usize)
     Some((start, last))
 }
 
-fn refine_hospital_practice(text: &str, caps: &Groups) -> Option<(usize, usize)> {
-    let (start, end) = span_of(caps, 1)?;
-    let words: Vec<(usize, &str)> = text[start..end]
+/// The space-separated words of `text[start..end]` with their offsets.
+fn spaced_words(text: &str, start: usize, end: usize) -> Vec<(usize, &str)> {
+    text[start..end]
         .split(' ')
         .scan(start, |at, w| {
             let here = *at;
             *at += w.len() + 1;
             Some((here, w))
         })
-        .collect();
+        .collect()
+}
+
+fn refine_school(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 1)?;
+    // The name words before the kind of school, from the last one that cannot be a name's.
+    let words = spaced_words(text, start, end);
+    let kind_at = words
+        .iter()
+        .position(|(_, w)| matches!(*w, "High" | "Middle" | "Elementary" | "Junior" | "Grade" | "Primary"))?;
+    let name = &words[..kind_at];
+    let from = name.iter().rposition(|(_, w)| not_a_name_word(w) || is_placeholder(w)).map_or(0, |k| k + 1);
+    let (first_at, _) = *name.get(from)?;
+    Some((first_at, end))
+}
+
+fn refine_hospital_practice(text: &str, caps: &Groups) -> Option<(usize, usize)> {
+    let (start, end) = span_of(caps, 1)?;
+    let words = spaced_words(text, start, end);
     let specialty_words = if text[start..end].ends_with(" Medicine") { 2 } else { 1 };
     let name = &words[..words.len() - specialty_words];
     // The name words: the longest run ending at the specialty of words that can be a name's.
@@ -5573,7 +5598,6 @@ mod tests {
             "labs: CBC, PT, PTT, ESR",
             "omeprazole 20 MG DR DAILY",
             "hla-dr alpha chain, hla dr beta",
-            "He will be attending Maize High School",
             "Pt resting comfortably, rn at bedside.",
             "HOSPITAL COURSE PER PROBLEM LIST:",
         ] {
@@ -5967,6 +5991,8 @@ mod tests {
         assert_finds("SHE WORKS IN THE OFFICE AT CAPLIS INSURANCE AGENCY.", "CAPLIS INSURANCE AGENCY", "HOSPITAL");
         assert_finds("quit drinking in 2009, attends meetings at Bimelli Foods.", "Bimelli Foods", "HOSPITAL");
         assert!(found("works for the county road department").is_empty());
+        assert_finds("will be going to Bowie High School.  She will", "Bowie High School", "HOSPITAL");
+        assert!(found("She is in High School now.").is_empty());
         assert!(found("he works for a trucking company").is_empty());
         assert_finds("she worked for Walter P. Carter Center for 21 years", "Walter P. Carter Center", "HOSPITAL");
         assert_finds("Status post CABG in 2008 at Drusic Medical Group.", "Drusic Medical Group", "HOSPITAL");
