@@ -1027,6 +1027,20 @@ fn cue_names(text: &str, words: &[TokenFacts], lexicon: &Lexicon) -> Vec<Span> {
                 push(&mut out, run);
             }
         }
+        // "her husband, Al, is present": a two-letter first name of the lists set off by commas
+        // after a relation (too short for the runs above; the lexicon's own flags, as the
+        // corpus writes "al" in "et al").
+        if relation && lower.get(i + 1).is_some_and(|x| *x == ",") && lower.get(i + 3).is_some_and(|x| *x == ",") {
+            let w = &words[i + 2];
+            let word = word_of(text, w);
+            let two = word.len() == 2
+                && word.starts_with(|c: char| c.is_ascii_uppercase())
+                && word.ends_with(|c: char| c.is_ascii_lowercase());
+            let inside_last = out.last().is_some_and(|s: &Span| s.end > w.token.start);
+            if two && !inside_last && lexicon.word_flags(word) & flags::FIRST_NAME != 0 {
+                push(&mut out, (i + 2, i + 2));
+            }
+        }
         // "code status discussed with Enette and family": the one named before "and family".
         if l == "and"
             && i >= 2
@@ -2060,6 +2074,11 @@ mod tests {
         let al = "The patient's husband, Al, is also present";
         let words = facts_with(al, &common, &[("husband", flags::RELATION), ("al", flags::FIRST_NAME)]);
         assert_eq!(show(al, &cue_names(al, &words, &small())), vec![("Al".to_string(), "NAME")]);
+        // The corpus writes "al" as a word ("et al"), which clears its name flag; the lists still know it.
+        let words = facts_with(al, &common, &[("husband", flags::RELATION), ("al", flags::STOP)]);
+        let lexicon =
+            Lexicon::new(&[("first_name".to_string(), vec!["Al".to_string()])].into_iter().collect()).unwrap();
+        assert_eq!(show(al, &cue_names(al, &words, &lexicon)), vec![("Al".to_string(), "NAME")]);
         assert_eq!(found("I did educate Kergavra Oelli."), vec!["Kergavra Oelli"]);
         assert_eq!(found("Breathing. Jambamar stopped taking it"), vec!["Jambamar"]);
         assert!(found("Seen.\nmessage from pharmacy about refill").is_empty());
