@@ -19,8 +19,6 @@ Prints the chosen ids, one per line, as "file<TAB>id<TAB>group<TAB>stratum".
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -28,51 +26,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))   # sibling modules, as the other benchmarks/ scripts do
 
 import make_eval
-import passages as P
-import real_notes
-import select_real_notes as S
+import select_real_notes
 
 N_STRONG, N_OTHER = 45, 15
 
 
 def select(data_dir: Path) -> list[tuple[str, str, str, str]]:
-    # The notes annotated before this part (batches 1 and 2: the first DEV notes and TEST).
-    annotated_ids = {a["id"] for a in real_notes.load_annotations() if a.get("batch", 1) < 3}
-    docs = []
-    for file in S.FILES:
-        with open(data_dir / file, encoding="utf-8") as handle:
-            docs += [(json.loads(line), file) for line in handle]
-    excluded = {P.group_of(doc) for doc, _ in docs if doc["id"] in annotated_ids}
-    excluded |= S.planting_groups(data_dir, annotated_ids)
-    chosen: dict[str, tuple[int, dict, str]] = {}
-    for doc, file in docs:
-        group = P.group_of(doc)
-        if doc["source"] != "mtsamples" or group in excluded:
-            continue
-        key = P.id_hash(doc["id"])
-        if group not in chosen or key < chosen[group][0]:
-            chosen[group] = (key, doc, file)
-
-    def order(group: str) -> str:
-        return hashlib.sha256(f"deid_eval-real3:{group}".encode()).hexdigest()
-
-    picked: list[tuple[str, str, str, str]] = []
-    n_strong = n_other = 0
-    for group in sorted(chosen, key=lambda g: (order(g), g)):
-        _, doc, file = chosen[group]
-        text = doc["text"]
-        if len(text) >= S.MAX_CHARS or not S.likely_phi(text):
-            continue
-        if S.strong(text):
-            if n_strong < N_STRONG:
-                n_strong += 1
-                picked.append((file, doc["id"], group, "strong"))
-        elif n_other < N_OTHER:
-            n_other += 1
-            picked.append((file, doc["id"], group, "other"))
-        if n_strong == N_STRONG and n_other == N_OTHER:
-            break
-    return picked
+    return select_real_notes.select(data_dir, batch=3, salt="deid_eval-real3", n_strong=N_STRONG, n_other=N_OTHER)
 
 
 def main() -> int:

@@ -79,9 +79,12 @@ def planting_groups(data_dir: Path, annotated_ids: set[str]) -> set[str]:
     return {p.group for p in P.select_passages(data_dir, screen, annotated_ids)}
 
 
-def select(data_dir: Path) -> list[tuple[str, str, str, str]]:
-    # The notes annotated before this part (batch 1, all DEV now); the TEST notes are what this picks.
-    annotated_ids = {a["id"] for a in real_notes.load_annotations() if a.get("batch", 1) == 1}
+def select(data_dir: Path, batch: int = 2, salt: str = "deid_eval-real2", n_strong: int = N_STRONG,
+           n_other: int = N_OTHER) -> list[tuple[str, str, str, str]]:
+    """The documents of annotation batch `batch`: families of earlier batches and planting ground
+    left out, one document per family, ordered by sha256(salt + ":" + group), the first `n_strong`
+    strong ones and the first `n_other` others (select_real_dev_notes.py picks batch 3 this way)."""
+    annotated_ids = {a["id"] for a in real_notes.load_annotations() if a.get("batch", 1) < batch}
     docs = []
     for file in FILES:
         with open(data_dir / file, encoding="utf-8") as handle:
@@ -98,23 +101,21 @@ def select(data_dir: Path) -> list[tuple[str, str, str, str]]:
             chosen[group] = (key, doc, file)
 
     def order(group: str) -> str:
-        return hashlib.sha256(f"deid_eval-real2:{group}".encode()).hexdigest()
+        return hashlib.sha256(f"{salt}:{group}".encode()).hexdigest()
 
     picked: list[tuple[str, str, str, str]] = []
-    n_strong = n_other = 0
+    taken = {"strong": 0, "other": 0}
+    wanted = {"strong": n_strong, "other": n_other}
     for group in sorted(chosen, key=lambda g: (order(g), g)):
         _, doc, file = chosen[group]
         text = doc["text"]
         if len(text) >= MAX_CHARS or not likely_phi(text):
             continue
-        if strong(text):
-            if n_strong < N_STRONG:
-                n_strong += 1
-                picked.append((file, doc["id"], group, "strong"))
-        elif n_other < N_OTHER:
-            n_other += 1
-            picked.append((file, doc["id"], group, "other"))
-        if n_strong == N_STRONG and n_other == N_OTHER:
+        stratum = "strong" if strong(text) else "other"
+        if taken[stratum] < wanted[stratum]:
+            taken[stratum] += 1
+            picked.append((file, doc["id"], group, stratum))
+        if taken == wanted:
             break
     return picked
 

@@ -400,24 +400,56 @@ fn placeholder_span(text: &str, span: &Span) -> bool {
         })
 }
 
+/// The findings so far (rule and learned spans together), indexed for the passes that look at
+/// what lies next to a word: sorted by start with the running maximum of their ends (so overlap
+/// is one bisection), and by end.
+struct Findings<'a> {
+    by_start: Vec<&'a Span>,
+    max_end: Vec<usize>,
+    by_end: Vec<&'a Span>,
+}
+
+impl<'a> Findings<'a> {
+    fn new(rule_spans: &'a [Span], learned: &'a [Span]) -> Findings<'a> {
+        let mut by_start: Vec<&Span> = rule_spans.iter().chain(learned).collect();
+        by_start.sort_unstable_by_key(|s| (s.start, s.end));
+        let max_end = by_start
+            .iter()
+            .scan(0, |m, s| {
+                *m = (*m).max(s.end);
+                Some(*m)
+            })
+            .collect();
+        let mut by_end = by_start.clone();
+        by_end.sort_unstable_by_key(|s| (s.end, s.start));
+        Findings { by_start, max_end, by_end }
+    }
+
+    /// Whether a finding overlaps [start, end).
+    fn overlaps(&self, start: usize, end: usize) -> bool {
+        let n = self.by_start.partition_point(|s| s.start < end);
+        n > 0 && self.max_end[n - 1] > start
+    }
+
+    fn ends_at(&self, pos: usize, kinds: &[PhiType]) -> bool {
+        let from = self.by_end.partition_point(|s| s.end < pos);
+        self.by_end[from..].iter().take_while(|s| s.end == pos).any(|s| kinds.contains(&s.kind))
+    }
+
+    fn starts_at(&self, pos: usize, kinds: &[PhiType]) -> bool {
+        let from = self.by_start.partition_point(|s| s.start < pos);
+        self.by_start[from..].iter().take_while(|s| s.start == pos).any(|s| kinds.contains(&s.kind))
+    }
+}
+
 /// A capitalized word between two names of a list ("with Ms Hearne, Thulsia and Dr. Bhatnagar",
 /// "Mr Fee, Femvaer, and Dr Fevquist"): a name too, if it is shaped as one.
 fn names_in_lists(text: &str, words: &[TokenFacts], rule_spans: &[Span], learned: &[Span]) -> Vec<Span> {
-    // Sorted positions, searched by bisection (this runs on every note).
-    let mut all: Vec<&Span> = rule_spans.iter().chain(learned).collect();
-    all.sort_unstable_by_key(|s| (s.start, s.end));
-    let mut name_starts: Vec<usize> = all.iter().filter(|s| s.kind == PhiType::Name).map(|s| s.start).collect();
-    let mut name_ends: Vec<usize> = all.iter().filter(|s| s.kind == PhiType::Name).map(|s| s.end).collect();
-    name_starts.sort_unstable();
-    name_ends.sort_unstable();
-    let name_ends_at = |pos: usize| name_ends.binary_search(&pos).is_ok();
-    let name_starts_at = |pos: usize| name_starts.binary_search(&pos).is_ok();
-    // (Any finding, of any kind, keeps its words: no overlap is made here. Spans are short: only
-    // the few that start before a position can hold it.)
-    let inside = |pos: usize| {
-        let k = all.partition_point(|s| s.start <= pos);
-        all[k.saturating_sub(64)..k].iter().any(|s| pos < s.end)
-    };
+    let found = Findings::new(rule_spans, learned);
+    let name_ends_at = |pos: usize| found.ends_at(pos, &[PhiType::Name]);
+    let name_starts_at = |pos: usize| found.starts_at(pos, &[PhiType::Name]);
+    // (Any finding, of any kind, keeps its words: no overlap is made here.)
+    let inside = |pos: usize| found.overlaps(pos, pos + 1);
     let mut out = Vec::new();
     for k in 2..words.len().saturating_sub(2) {
         let w = &words[k];
@@ -1178,22 +1210,9 @@ const SITE_NOUNS: &[&str] =
 /// Lenek lab draw station". The town is one or two words shaped as a name (unknown to the
 /// corpus, or listed), capitalized unless the corpus never had it.
 fn places_by_facilities(text: &str, words: &[TokenFacts], rule_spans: &[Span], learned: &[Span]) -> Vec<Span> {
-    // Sorted, searched by bisection (this runs on every note); spans are short, so a word can
-    // only overlap the few that start before it ends.
-    let mut spans: Vec<&Span> = rule_spans.iter().chain(learned).collect();
-    spans.sort_unstable_by_key(|s| (s.start, s.end));
-    let mut by_end: Vec<(usize, PhiType)> = spans.iter().map(|s| (s.end, s.kind)).collect();
-    by_end.sort_unstable_by_key(|(e, _)| *e);
-    let covered = |k: usize| {
-        let (start, end) = (words[k].token.start, words[k].token.end);
-        let n = spans.partition_point(|s| s.start < end);
-        spans[n.saturating_sub(64)..n].iter().any(|s| start < s.end)
-    };
-    let ends_here = |k: usize, kinds: &[PhiType]| {
-        let end = words[k].token.end;
-        let from = by_end.partition_point(|(e, _)| *e < end);
-        by_end[from..].iter().take_while(|(e, _)| *e == end).any(|(_, kind)| kinds.contains(kind))
-    };
+    let found = Findings::new(rule_spans, learned);
+    let covered = |k: usize| found.overlaps(words[k].token.start, words[k].token.end);
+    let ends_here = |k: usize, kinds: &[PhiType]| found.ends_at(words[k].token.end, kinds);
     let place_word = |k: usize| {
         words.get(k).is_some_and(|w| {
             let shape = name_shape(text, w);
@@ -1513,10 +1532,7 @@ mod tests {
     #[test]
     fn rules_win_and_learned_spans_keep_their_outside_parts() {
         let text = "Ann Lee met Dr. Smith at 3 Main Street, Boston, MA 02110.";
-        let rule = |a: &str, kind| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind }
-        };
+        let rule = |a: &str, kind| span_at(text, a, 0, kind);
         let rules = vec![rule("Smith", PhiType::Name), rule("3 Main Street, Boston, MA 02110", PhiType::Address)];
         let learned = vec![
             rule("Ann Lee", PhiType::Name),
@@ -1535,10 +1551,7 @@ mod tests {
         );
         // A learned span over rule spans of its own type joins them.
         let text = "at University of Eaglecrest Medical Center and Lee today";
-        let at = |a: &str, kind| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind }
-        };
+        let at = |a: &str, kind| span_at(text, a, 0, kind);
         let rules = vec![at("Eaglecrest Medical Center", PhiType::Hospital), at("Lee", PhiType::Name)];
         let learned =
             vec![at("University of Eaglecrest Medical Center", PhiType::Hospital), at("Lee today", PhiType::Location)];
@@ -1562,10 +1575,7 @@ mod tests {
     #[test]
     fn merging_learned_spans() {
         let text = "John Smith, Boston Memorial Hospital";
-        let at = |a: &str, kind| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind }
-        };
+        let at = |a: &str, kind| span_at(text, a, 0, kind);
         let merged = merge_learned(
             text,
             vec![
@@ -1590,10 +1600,7 @@ mod tests {
         assert_eq!(show(text, &merged), vec![("St. Luke's".to_string(), "HOSPITAL")]);
         // "Last, First" and "City, State" are one span; a hospital and its town stay two.
         let text = "Okafor, Ann at Reno, Nevada from Arden Hospital, Reno";
-        let at = |a: &str, kind| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind }
-        };
+        let at = |a: &str, kind| span_at(text, a, 0, kind);
         let merged = merge_learned(
             text,
             vec![
@@ -1638,10 +1645,7 @@ mod tests {
                 stats: 0,
             })
             .collect();
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Location }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Location);
         let widened = widen_learned(text, &words, vec![at("Lake"), at("Belmar")]);
         assert_eq!(
             show(text, &widened),
@@ -1654,10 +1658,7 @@ mod tests {
     #[test]
     fn names_join_across_a_comma_and_take_in_an_initial() {
         let text = "Primary MD: Kissane, Gene, MD. P. Treford/BC; vitamin D. Lee";
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Name);
         assert_eq!(
             show(text, &join_names(text, vec![at("Kissane"), at("Gene"), at("Treford"), at("Lee")])),
             vec![
@@ -1676,10 +1677,7 @@ mod tests {
     #[test]
     fn hospitals_after_a_mask_are_placeholders() {
         let text = "to ABCD General Hospital and XXX Clinic and Mercy General Hospital";
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Hospital }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Hospital);
         assert!(after_mask(text, &at("General Hospital")));
         assert!(after_mask(text, &at("Clinic")));
         assert!(!after_mask(text, &at("Mercy General Hospital")));
@@ -1688,15 +1686,9 @@ mod tests {
     #[test]
     fn lone_state_codes_are_no_places() {
         let text = "Ann Lee, ID 553; Reno, NV; Salem, OR 97301; lives in KS, here";
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Location }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Location);
         assert!(lone_code(text, &at("ID")));
-        let name = |t: &str, w: &str| {
-            let start = t.find(w).unwrap();
-            Span { start, end: start + w.len(), kind: PhiType::Name }
-        };
+        let name = |t: &str, w: &str| span_at(t, w, 0, PhiType::Name);
         for (t, w) in [
             ("Mr. Sample Patient returns", "Sample Patient"),
             ("office of Dr. Sample Doctor4 and", "Sample Doctor4"),
@@ -1796,10 +1788,7 @@ mod tests {
                 ("clinic", flags::HOSPITAL_WORD),
             ],
         );
-        let at = |a: &str, kind: PhiType| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind }
-        };
+        let at = |a: &str, kind| span_at(text, a, 0, kind);
         let rule_spans = vec![
             at("Dimik Medical Group", PhiType::Hospital),
             at("Edwin Cancer Center", PhiType::Hospital),
@@ -1825,10 +1814,7 @@ mod tests {
                 w.flags = flags::TITLE;
             }
         }
-        let name = |a: &str, from: usize| {
-            let s = text[from..].find(a).unwrap() + from;
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let name = |a: &str, from: usize| span_at(text, a, from, PhiType::Name);
         let rule_spans = vec![name("Hearne", 0), name("Bhatnagar", 0), name("Hearne", 60)];
         let found = names_in_lists(text, &words, &rule_spans, &[]);
         assert_eq!(show(text, &found), vec![("Thulsia".to_string(), "NAME")]);
@@ -1841,10 +1827,7 @@ mod tests {
         words[0].flags = flags::STOP; // "Foley"
         let syndrome = words.iter().position(|w| &text[w.token.start..w.token.end] == "syndrome").unwrap();
         words[syndrome].flags = flags::MEDICAL_HEAD;
-        let at = |a: &str, from: usize| {
-            let s = text[from..].find(a).unwrap() + from;
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let at = |a: &str, from: usize| span_at(text, a, from, PhiType::Name);
         let mixed = doc_case::MIXED;
         assert!(!plausible(text, &words, &at("Foley", 0), mixed), "a stop word");
         assert!(!plausible(text, &words, &at("Okafor", 0), mixed), "an eponym");
@@ -1860,10 +1843,7 @@ mod tests {
                 w.flags = flags::MEDICAL_HEAD;
             }
         }
-        let at = |a: &str, from: usize| {
-            let s = text[from..].find(a).unwrap() + from;
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let at = |a: &str, from: usize| span_at(text, a, from, PhiType::Name);
         for name in ["Greenwood", "Hawkins", "Neer", "Rowland"] {
             assert!(!plausible(text, &words, &at(name, 0), mixed), "{name}");
         }
@@ -1874,10 +1854,7 @@ mod tests {
                 w.flags = flags::MEDICAL_HEAD;
             }
         }
-        let at2 = |a: &str, from: usize| {
-            let s = text2[from..].find(a).unwrap() + from;
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let at2 = |a: &str, from: usize| span_at(text2, a, from, PhiType::Name);
         assert!(!plausible(text2, &words2, &at2("Munro", 0), mixed), "foramen of Munro");
         assert!(!plausible(text2, &words2, &at2("Tanner", 0), mixed), "Tanner I");
         assert!(plausible(text2, &words2, &at2("Munro", 40), mixed));
@@ -1891,10 +1868,7 @@ mod tests {
         words[4].stats = stat::PRESENT | 3; // "kinase": a word of the training corpus
         let wife = words.iter().position(|w| &text[w.token.start..w.token.end] == "wife").unwrap();
         words[wife].flags = flags::RELATION;
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Name);
         assert!(plausible(text, &words, &at("mary"), doc_case::MIXED), "lowercase, but a known first name");
         assert!(!plausible(text, &words, &at("kinase"), doc_case::MIXED), "lowercase and in no list");
         assert!(plausible(text, &words, &at("kinase"), doc_case::LOWER), "in a lowercase document the tagger decides");
@@ -1910,10 +1884,7 @@ mod tests {
                 _ => w.stats = stat::PRESENT | 5,
             }
         }
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Hospital }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Hospital);
         assert!(
             plausible(text, &words, &at("dokley cancer center"), doc_case::MIXED),
             "an unknown word, a hospital word"
@@ -1923,13 +1894,16 @@ mod tests {
         let text = "in NASH and LEE and BDNF";
         let mut words = facts(text);
         words[3].flags = flags::LAST_NAME;
-        let at = |a: &str| {
-            let s = text.find(a).unwrap();
-            Span { start: s, end: s + a.len(), kind: PhiType::Name }
-        };
+        let at = |a: &str| span_at(text, a, 0, PhiType::Name);
         assert!(!plausible(text, &words, &at("NASH"), doc_case::MIXED), "an acronym");
         assert!(plausible(text, &words, &at("LEE"), doc_case::MIXED), "a known surname");
         assert!(plausible(text, &words, &at("BDNF"), doc_case::UPPER), "in capitals everything is");
+    }
+
+    /// The span of the first `needle` in `text` at or after `from`.
+    fn span_at(text: &str, needle: &str, from: usize, kind: PhiType) -> Span {
+        let start = text[from..].find(needle).unwrap_or_else(|| panic!("{needle:?} not in {text:?}")) + from;
+        Span { start, end: start + needle.len(), kind }
     }
 
     /// Facts for `text` where `known` words are words of the training corpus (mostly lowercase)

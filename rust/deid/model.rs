@@ -610,23 +610,14 @@ pub fn train(
         perceptron_run(&docs, &words, buckets, mask, config.epochs, seed, &visited, &stop)
     };
     let tables: Vec<Option<Vec<[f64; ROW]>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..config.runs).map(|r| scope.spawn(move || run(r))).collect();
-        let first = std::thread::scope(|inner| {
-            let own = inner.spawn(|| run(0));
-            loop {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                if !progress(visited.load(Ordering::Relaxed)) {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                if own.is_finished() && handles.iter().all(|h| h.is_finished()) {
-                    break;
-                }
+        let handles: Vec<_> = (0..config.runs).map(|r| scope.spawn(move || run(r))).collect();
+        while !handles.iter().all(|h| h.is_finished()) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            if !progress(visited.load(Ordering::Relaxed)) {
+                stop.store(true, Ordering::Relaxed);
             }
-            own.join().expect("training run panicked")
-        });
-        let mut out = vec![first];
-        out.extend(handles.into_iter().map(|h| h.join().expect("training run panicked")));
-        out
+        }
+        handles.into_iter().map(|h| h.join().expect("training run panicked")).collect()
     });
     if stop.load(Ordering::Relaxed) || tables.iter().any(Option::is_none) {
         return Err("training interrupted".into());
