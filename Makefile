@@ -19,7 +19,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock $(shell find rust -name '*.rs')
 export PYO3_PYTHON := $(abspath $(PY))
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: setup demo test test-rust test-python bench clean
+.PHONY: setup demo test test-rust test-python bench clean gpu-prep
 
 setup: $(VENV)/.medtitan-built
 
@@ -61,8 +61,15 @@ test: setup test-rust test-python
 test-rust: setup
 	cargo test --quiet
 
-test-python: setup
+test-python: setup gpu-prep
 	$(PY) -m pytest -q
+
+# What a GPU machine without network needs for benchmarks/gpu/run.sh (issue 21): the wheels
+# (medtitan abi3, torchao, zstandard) in .whl/ and the shards it trains on in out/gpu/. The
+# dry-run test (tests/test_gpu_plan.py) checks both. Carry .whl and out/gpu to the machine.
+gpu-prep: setup
+	benchmarks/gpu/wheels.sh .whl
+	$(PY) benchmarks/gpu/measure.py --prepare
 
 bench: setup
 	$(PY) benchmarks/dedup_oracle.py

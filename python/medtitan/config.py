@@ -97,6 +97,18 @@ class Compile:
 class Float8:
     enable: bool = False
     fallback: str = "error"  # where the GPU lacks float8: "error" or "bf16"
+    # torchao's scaling recipe: "tensorwise" (one scale per tensor, torchtitan's default and the
+    # fastest) or "rowwise" (one per row, more robust to outliers)
+    recipe: str = "tensorwise"
+
+
+@dataclass
+class Profiling:
+    enable: bool = False
+    start_step: int = 10  # first profiled step: after compile and the allocator have warmed up
+    steps: int = 3  # profiled steps; summary.json gives top kernels, device busy time, communication
+    folder: str = "profile"  # under job.dump_folder
+    save_trace: bool = False  # also trace.json.gz (chrome://tracing, Perfetto): ~30 MB per step at 1B
 
 
 @dataclass
@@ -118,7 +130,7 @@ SECTIONS = {
     "job": Job, "model": Model, "training": Training, "optimizer": Optimizer, "lr_scheduler": LRScheduler,
     "parallelism": Parallelism, "checkpoint": Checkpoint, "metrics": Metrics, "validation": Validation,
     "activation_checkpoint": ActivationCheckpoint, "compile": Compile, "float8": Float8, "data": Data,
-    "stability": Stability,
+    "stability": Stability, "profiling": Profiling,
 }
 
 
@@ -138,6 +150,7 @@ class JobConfig:
     float8: Float8 = field(default_factory=Float8)
     data: Data = field(default_factory=Data)
     stability: Stability = field(default_factory=Stability)
+    profiling: Profiling = field(default_factory=Profiling)
     path: str = ""
 
     def to_dict(self) -> dict:

@@ -1,5 +1,5 @@
 """Parallelisms composed on the plain model, in torchtitan's order:
-apply_tp -> apply_ac -> apply_compile -> apply_float8 -> apply_fsdp. Public torch APIs only
+apply_tp -> apply_float8 -> apply_ac -> apply_compile -> apply_fsdp. Public torch APIs only
 (parallelize_module, checkpoint_wrapper, torch.compile, torchao float8, fully_shard), so the
 same code runs under NCCL on GPUs and gloo on CPUs."""
 
@@ -76,20 +76,27 @@ def float8_available() -> tuple[bool, str]:
     return True, ""
 
 
-def apply_float8(model: nn.Module, enable: bool, fallback: str) -> bool:
-    """Swap Linear layers (not the output projection) for torchao float8 training; returns
-    whether float8 is on. Where the hardware lacks it: error, or fall back to bf16 if asked."""
+FLOAT8_RECIPES = ("tensorwise", "rowwise")
+
+
+def apply_float8(model: nn.Module, enable: bool, fallback: str, recipe: str = "tensorwise") -> bool:
+    """Swap Linear layers (not the output projection) for torchao float8 training with the named
+    scaling recipe; returns whether float8 is on. Where the hardware lacks it: error, or fall back
+    to bf16 if asked."""
     if not enable:
         return False
+    if recipe not in FLOAT8_RECIPES:
+        raise ValueError(f"float8.recipe must be one of {', '.join(FLOAT8_RECIPES)}, got {recipe!r}")
     ok, why = float8_available()
     if not ok:
         if fallback == "bf16":
             print(f"float8 disabled: {why}; training continues in bf16 (float8.fallback = 'bf16')")
             return False
         raise RuntimeError(f"float8.enable is set but {why}. Set float8.fallback = 'bf16' to train without it.")
-    from torchao.float8 import convert_to_float8_training
+    from torchao.float8 import Float8LinearConfig, convert_to_float8_training
 
-    convert_to_float8_training(model, module_filter_fn=lambda module, fqn: fqn != "output")
+    convert_to_float8_training(model, config=Float8LinearConfig.from_recipe_name(recipe),
+                               module_filter_fn=lambda module, fqn: fqn != "output")
     return True
 
 

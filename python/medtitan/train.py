@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ from medtitan.lr import lr_factor
 from medtitan.metrics import MetricsLogger, device_peak_flops, memory_gib
 from medtitan.models import build_model, model_args
 from medtitan.parallel import apply_ac, apply_compile, apply_float8, apply_fsdp, apply_tp
+from medtitan.profiling import StepProfiler
 from medtitan.stability import StabilityGuard
 
 # Fault injection for tests: MEDTITAN_TRAIN_INJECT="nan@7,spike@12" makes the loss NaN (or
@@ -134,16 +136,22 @@ def grad_norm(parameters) -> torch.Tensor:
 
 
 def initialise_weights(model: torch.nn.Module, config: JobConfig, args, device: torch.device) -> None:
-    """The same weights whatever the parallelism: a full model is initialised from the seed on
-    the CPU, then loaded into the (possibly sharded) model."""
+    """The same weights whatever the parallelism: a full model is initialised from the seed, then
+    loaded into the (possibly sharded) model. On CPUs the reference is built on the CPU; on GPUs
+    on the GPU itself, where a seeded init is deterministic too and takes seconds rather than the
+    minute a CPU spends on 6B parameters (and every rank of a node no longer holds a 25 GB copy in
+    host memory). CPU and GPU runs start from different draws of the same distribution."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
 
     torch.manual_seed(config.training.seed)
-    reference = build_model(config.model.flavor, device="cpu", vocab_size=args.vocab_size, max_seq_len=args.max_seq_len)
+    where = device if device.type == "cuda" else torch.device("cpu")
+    reference = build_model(config.model.flavor, device=where, vocab_size=args.vocab_size, max_seq_len=args.max_seq_len)
     model.to_empty(device=device)
     model.init_weights(buffer_device=device)  # buffers (RoPE tables) and a first fill
     set_model_state_dict(model, reference.state_dict(), options=StateDictOptions(full_state_dict=True))
     del reference
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def evaluate(model, loader, steps: int, device) -> float:
@@ -161,164 +169,233 @@ def evaluate(model, loader, steps: int, device) -> float:
     return (total[0] / total[1]).item()
 
 
-def train(config: JobConfig) -> dict:
-    rank, world, device = init_distributed()
-    if config.training.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    mesh, dp, tp = build_mesh(config, world, device)
-    dp_rank = mesh.get_local_rank("dp_shard")
-    from medtitan.data.prepare import ensure_build
+@dataclass
+class StepOutcome:
+    """What one optimizer step saw: the token-mean loss over the global batch, the gradient
+    norm before clipping, the tokens it trained on, and the guard's decision (the optimizer
+    stepped only when the decision let it)."""
 
-    shards = ensure_build(config)  # built first (by rank 0) when missing
-    manifest = json.loads((shards / "manifest.json").read_text())
-    if manifest["seq_len"] != config.training.seq_len:
-        raise ValueError(f"training.seq_len {config.training.seq_len} differs from the data's seq_len {manifest['seq_len']}")
+    loss: float
+    grad_norm: float
+    tokens: int
+    decision: object
+    stepped: bool
 
-    args = model_args(config.model.flavor, vocab_size=config.model.vocab_size or manifest["tokenizer"]["vocab_size"],
-                      max_seq_len=config.training.seq_len)
-    model = build_model(config.model.flavor, vocab_size=args.vocab_size, max_seq_len=args.max_seq_len)
-    on_gpu = device.type == "cuda"
-    if tp > 1:
-        apply_tp(model, mesh["tp"])
-    apply_ac(model, config.activation_checkpoint.mode)
-    if config.compile.enable:
-        apply_compile(model)
-    float8 = apply_float8(model, config.float8.enable, config.float8.fallback)
-    param_dtype = getattr(torch, config.training.mixed_precision_param) if on_gpu else torch.float32
-    if dp > 1:
-        apply_fsdp(model, mesh["dp_shard"], param_dtype, torch.float32, sum_reduction_only=not on_gpu)
-    initialise_weights(model, config, args, device)
 
-    from medtitan.data.loader import ShardLoader
+class Trainer:
+    """One training run, set up in the constructor (process group, mesh, data, model with its
+    parallelisms, optimizer, checkpoints, guard, metrics, resume) and driven by `fit`.
+    `train_step` is one optimizer step on the micro-batches it is given, so a benchmark can feed
+    its own batches (the GPU benchmark probes the largest micro-batch that fits this way)."""
 
-    fingerprint = manifest["files"][f"train/{manifest['splits']['train']['shards'][0]}.bin"]["sha256"]
-    loader = ShardLoader(shards / "train", config.training.seq_len, config.training.global_batch_size,
-                         config.training.local_batch_size, dp_rank, dp, config.training.seed, fingerprint)
-    validation = None
-    if config.validation.enable and manifest["splits"]["validation"]["samples"] >= config.training.local_batch_size * dp:
-        validation = ShardLoader(shards / "validation", config.training.seq_len, config.training.local_batch_size * dp,
-                                 config.training.local_batch_size, dp_rank, dp, config.training.seed, fingerprint)
+    def __init__(self, config: JobConfig) -> None:
+        self.config = config
+        self.rank, self.world, self.device = init_distributed()
+        if config.training.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.mesh, dp, tp = build_mesh(config, self.world, self.device)
+        dp_rank = self.mesh.get_local_rank("dp_shard")
+        from medtitan.data.prepare import ensure_build
 
-    opt = config.optimizer
-    optimizer = torch.optim.AdamW(_decay_groups(model, config), lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps,
-                                  foreach=True)
-    dump = Path(config.job.dump_folder)
-    from dataclasses import asdict
+        self.shards = ensure_build(config)  # built first (by rank 0) when missing
+        manifest = json.loads((self.shards / "manifest.json").read_text())
+        if manifest["seq_len"] != config.training.seq_len:
+            raise ValueError(f"training.seq_len {config.training.seq_len} differs from the data's seq_len "
+                             f"{manifest['seq_len']}")
 
-    # model.json in every checkpoint: what load_model builds, and what export-hf and the model
-    # card need (the tokenizer, the data it was trained on, the whole job config).
-    description = {"flavor": config.model.flavor, "args": asdict(args), "tokenizer": manifest["tokenizer"],
-                   "data": {"shards": str(shards.resolve()), "seq_len": manifest["seq_len"], "seed": manifest["seed"],
-                            "sources": manifest["sources"]},
-                   "job_config": config.to_dict(), "world_size": world, "device": device.type,
-                   "param_dtype": str(param_dtype).removeprefix("torch.")}
-    checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, rank, description)
-    guard = StabilityGuard(config.stability)
-    metrics = MetricsLogger(dump, rank, config.metrics)
-    step = 0
-    resumed = checkpoints.load_latest(model, optimizer, loader, guard)
-    if resumed is not None:
-        step = resumed
-        metrics.log_event({"event": "resumed", "step": step})
+        started = time.perf_counter()
+        self.args = args = model_args(config.model.flavor,
+                                      vocab_size=config.model.vocab_size or manifest["tokenizer"]["vocab_size"],
+                                      max_seq_len=config.training.seq_len)
+        model = build_model(config.model.flavor, vocab_size=args.vocab_size, max_seq_len=args.max_seq_len)
+        on_gpu = self.device.type == "cuda"
+        if tp > 1:
+            apply_tp(model, self.mesh["tp"])
+        # float8 swaps Linear modules first (torchtitan converts at model build), so activation
+        # checkpointing and compile wrap the float8 modules they will run.
+        self.float8 = apply_float8(model, config.float8.enable, config.float8.fallback, config.float8.recipe)
+        apply_ac(model, config.activation_checkpoint.mode)
+        if config.compile.enable:
+            apply_compile(model)
+        self.param_dtype = getattr(torch, config.training.mixed_precision_param) if on_gpu else torch.float32
+        # On a GPU, FSDP is applied even to a world of one: its mixed-precision policy is what
+        # runs forward and backward in bf16 (without it a single GPU would train in fp32).
+        if dp > 1 or on_gpu:
+            apply_fsdp(model, self.mesh["dp_shard"], self.param_dtype, torch.float32, sum_reduction_only=not on_gpu)
+        initialise_weights(model, config, args, self.device)
+        self.model = model
+        self.init_seconds = time.perf_counter() - started
 
-    flops_per_token = args.flops_per_token(config.training.seq_len)
-    peak = device_peak_flops(device)
-    injections = _injections()
-    stop = StopSignal(config.checkpoint.save_on_signal)
-    dp_group = mesh.get_group("dp_shard")
-    history = []
-    window_started, window_tokens = time.perf_counter(), 0
-    while step < config.training.steps:
-        step += 1
-        lr = opt.lr * lr_factor(step, config.lr_scheduler.warmup_steps, config.training.steps,
-                                config.lr_scheduler.decay_type, config.lr_scheduler.min_lr_factor)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        micro_batches = loader.next_step()
-        local_tokens = torch.tensor(float(sum(labels.numel() for _, labels in micro_batches)), dtype=torch.float64, device=device)
+        from medtitan.data.loader import ShardLoader
+
+        fingerprint = manifest["files"][f"train/{manifest['splits']['train']['shards'][0]}.bin"]["sha256"]
+        training = config.training
+        self.loader = ShardLoader(self.shards / "train", training.seq_len, training.global_batch_size,
+                                  training.local_batch_size, dp_rank, dp, training.seed, fingerprint)
+        self.validation = None
+        if config.validation.enable and manifest["splits"]["validation"]["samples"] >= training.local_batch_size * dp:
+            self.validation = ShardLoader(self.shards / "validation", training.seq_len, training.local_batch_size * dp,
+                                          training.local_batch_size, dp_rank, dp, training.seed, fingerprint)
+
+        opt = config.optimizer
+        # Fused AdamW on GPUs: one kernel per parameter group and no foreach temporaries (a full
+        # extra copy of the optimizer state at 7B); foreach on CPUs, where the tests pin its bits.
+        implementation = {"fused": True} if on_gpu else {"foreach": True}
+        self.optimizer = torch.optim.AdamW(_decay_groups(model, config), lr=opt.lr, betas=(opt.beta1, opt.beta2),
+                                           eps=opt.eps, **implementation)
+        dump = Path(config.job.dump_folder)
+        from dataclasses import asdict
+
+        # model.json in every checkpoint: what load_model builds, and what export-hf and the model
+        # card need (the tokenizer, the data it was trained on, the whole job config).
+        description = {"flavor": config.model.flavor, "args": asdict(args), "tokenizer": manifest["tokenizer"],
+                       "data": {"shards": str(self.shards.resolve()), "seq_len": manifest["seq_len"],
+                                "seed": manifest["seed"], "sources": manifest["sources"]},
+                       "job_config": config.to_dict(), "world_size": self.world, "device": self.device.type,
+                       "param_dtype": str(self.param_dtype).removeprefix("torch.")}
+        self.checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, self.rank, description)
+        self.guard = StabilityGuard(config.stability)
+        self.metrics = MetricsLogger(dump, self.rank, config.metrics)
+        self.profiler = StepProfiler(config.profiling, dump, self.rank)
+        self.step = 0
+        resumed = self.checkpoints.load_latest(model, self.optimizer, self.loader, self.guard)
+        if resumed is not None:
+            self.step = resumed
+            self.metrics.log_event({"event": "resumed", "step": self.step})
+        self.flops_per_token = args.flops_per_token(training.seq_len)
+        self.peak_flops = device_peak_flops(self.device)
+        self.dp_group = self.mesh.get_group("dp_shard")
+        self.injections = _injections()
+
+    def train_step(self, micro_batches: list[tuple[torch.Tensor, torch.Tensor]], step: int) -> StepOutcome:
+        """Forward and backward over the micro-batches (the loss normalised by the global token
+        count), the gradient norm, the guard's check, clipping and the optimizer step."""
+        device, model = self.device, self.model
+        local_tokens = torch.tensor(float(sum(labels.numel() for _, labels in micro_batches)), dtype=torch.float64,
+                                    device=device)
         global_tokens = local_tokens.clone()
-        dist.all_reduce(global_tokens, group=dp_group)
+        dist.all_reduce(global_tokens, group=self.dp_group)
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for inputs, labels in micro_batches:
             logits = model(inputs.to(device))
             summed = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(device).flatten(), reduction="sum")
             # An injected fault stands for bad data at that point of the stream: it fires once,
             # so a rollback that skips the data range does not meet it again.
-            kind = injections.pop(step, None) if injections.get(step) in ("nan", "spike") else None
+            kind = self.injections.pop(step, None) if self.injections.get(step) in ("nan", "spike") else None
             if kind == "nan":
                 summed = summed * float("nan")
             elif kind == "spike":
                 summed = summed * 50.0
             (summed / global_tokens.float()).backward()
             loss_sum += summed.detach().double()
-        dist.all_reduce(loss_sum, group=dp_group)
+        dist.all_reduce(loss_sum, group=self.dp_group)
         loss = (loss_sum / global_tokens).item()
-        norm = grad_norm(model.parameters())
-        norm_value = norm.item()
-        decision = guard.check(step, loss, norm_value)
+        norm_value = grad_norm(model.parameters()).item()
+        decision = self.guard.check(step, loss, norm_value)
+        tokens = int(global_tokens.item())
         if decision.action in ("skip", "rollback") or not math.isfinite(norm_value):
-            optimizer.zero_grad(set_to_none=True)
-            metrics.log_event({"event": decision.action, "step": step, "reason": decision.reason, "loss": loss,
-                               "grad_norm": norm_value})
-            if decision.action == "rollback":
-                restored = checkpoints.load_latest(model, optimizer, loader, guard)
-                if restored is None:
-                    metrics.log_event({"event": "rollback_without_checkpoint", "step": step})
-                else:
-                    loader.skip_steps(step - restored)
-                    metrics.log_event({"event": "rolled_back", "to_step": restored, "skipped_steps": step - restored})
-                    step = restored
-            continue
-        if decision.reason:
-            metrics.log_event({"event": "warning", "step": step, "reason": decision.reason, "loss": loss, "grad_norm": norm_value})
-        clip = config.training.max_norm / (norm_value + 1e-6)
+            self.optimizer.zero_grad(set_to_none=True)
+            return StepOutcome(loss, norm_value, tokens, decision, stepped=False)
+        clip = self.config.training.max_norm / (norm_value + 1e-6)
         if clip < 1.0:
-            for param in model.parameters():
-                if param.grad is not None:
-                    param.grad.mul_(clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        guard.accept(loss, norm_value)
-        history.append(loss)
-        window_tokens += int(global_tokens.item())
-        validate = validation is not None and (step % config.validation.freq == 0 or step == config.training.steps)
-        if validate or step % config.metrics.log_freq == 0 or step == config.training.steps or step == 1:
-            # One record per logged step (validation included when it ran at that step).
-            elapsed = time.perf_counter() - window_started
-            tokens_per_s = window_tokens / elapsed / world if elapsed > 0 else 0.0
-            record = {"step": step, "loss": loss, "grad_norm": norm_value, "lr": lr,
-                      "tokens_per_s": tokens_per_s,  # per device
-                      "mfu": (tokens_per_s * flops_per_token / peak) if peak else None,
-                      "memory_gib": memory_gib(device), "float8": float8}
-            if validate:
-                validation.load_state_dict({"epoch": 0, "position": 0})
-                val_loss = evaluate(model, validation, config.validation.steps, device)
-                record |= {"validation_loss": val_loss, "validation_perplexity": math.exp(min(val_loss, 50))}
-            metrics.log(record)
-            window_started, window_tokens = time.perf_counter(), 0
-        stopping = config.checkpoint.save_on_signal and stop.any_rank(device)
-        if config.checkpoint.enable and (step % config.checkpoint.interval == 0 or step == config.training.steps
-                                         or stopping):
-            checkpoints.save(step, model, optimizer, loader, guard)
-        if stopping:
-            import signal
+            grads = [param.grad for param in model.parameters() if param.grad is not None]
+            torch._foreach_mul_(grads, clip)  # one multi-tensor kernel, the same products as one mul_ each
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.guard.accept(loss, norm_value)
+        return StepOutcome(loss, norm_value, tokens, decision, stepped=True)
 
-            name = signal.Signals(stop.received).name if stop.received is not None else "another rank's signal"
-            metrics.log_event({"event": "stopped_on_signal", "step": step, "signal": name,
-                               "checkpoint": bool(config.checkpoint.enable)})
-            if rank == 0:
-                print(f"stopped at step {step} on {name}; checkpoint saved, the next run resumes here", flush=True)
-            break
-        if injections.get(step) == "crash":
-            sys.stdout.flush()
-            os._exit(75)
-    metrics.close()
-    if rank == 0 and history:
-        marks = sorted({0, len(history) // 4, len(history) // 2, 3 * len(history) // 4, len(history) - 1})
-        curve = " -> ".join(f"{history[i]:.3f}" for i in marks)
-        print(f"loss curve ({len(history)} steps this run, at {', '.join(str(i + 1) for i in marks)}): {curve}", flush=True)
-    dist.barrier()
-    return {"losses": history, "step": step}
+    def set_lr(self, step: int) -> float:
+        config = self.config
+        lr = config.optimizer.lr * lr_factor(step, config.lr_scheduler.warmup_steps, config.training.steps,
+                                             config.lr_scheduler.decay_type, config.lr_scheduler.min_lr_factor)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def _roll_back(self, step: int, outcome: StepOutcome) -> int:
+        """Log a skipped or rolled-back step; returns the step to continue from."""
+        metrics = self.metrics
+        metrics.log_event({"event": outcome.decision.action, "step": step, "reason": outcome.decision.reason,
+                           "loss": outcome.loss, "grad_norm": outcome.grad_norm})
+        if outcome.decision.action != "rollback":
+            return step
+        restored = self.checkpoints.load_latest(self.model, self.optimizer, self.loader, self.guard)
+        if restored is None:
+            metrics.log_event({"event": "rollback_without_checkpoint", "step": step})
+            return step
+        self.loader.skip_steps(step - restored)
+        metrics.log_event({"event": "rolled_back", "to_step": restored, "skipped_steps": step - restored})
+        return restored
+
+    def fit(self) -> dict:
+        """Train to training.steps: learning-rate schedule, logging, validation, checkpoints,
+        the stop signal and fault injection."""
+        config, metrics = self.config, self.metrics
+        stop = StopSignal(config.checkpoint.save_on_signal)
+        history = []
+        window_started, window_tokens = time.perf_counter(), 0
+        step = self.step
+        while step < config.training.steps:
+            step += 1
+            lr = self.set_lr(step)
+            self.profiler.before_step(step)
+            outcome = self.train_step(self.loader.next_step(), step)
+            self.profiler.after_step(step)
+            if not outcome.stepped:
+                step = self._roll_back(step, outcome)
+                continue
+            if outcome.decision.reason:
+                metrics.log_event({"event": "warning", "step": step, "reason": outcome.decision.reason,
+                                   "loss": outcome.loss, "grad_norm": outcome.grad_norm})
+            history.append(outcome.loss)
+            window_tokens += outcome.tokens
+            validate = self.validation is not None and (step % config.validation.freq == 0
+                                                        or step == config.training.steps)
+            if validate or step % config.metrics.log_freq == 0 or step == config.training.steps or step == 1:
+                # One record per logged step (validation included when it ran at that step).
+                elapsed = time.perf_counter() - window_started
+                tokens_per_s = window_tokens / elapsed / self.world if elapsed > 0 else 0.0
+                record = {"step": step, "loss": outcome.loss, "grad_norm": outcome.grad_norm, "lr": lr,
+                          "tokens_per_s": tokens_per_s,  # per device
+                          "mfu": (tokens_per_s * self.flops_per_token / self.peak_flops) if self.peak_flops else None,
+                          "memory_gib": memory_gib(self.device), "float8": self.float8}
+                if validate:
+                    self.validation.load_state_dict({"epoch": 0, "position": 0})
+                    val_loss = evaluate(self.model, self.validation, config.validation.steps, self.device)
+                    record |= {"validation_loss": val_loss, "validation_perplexity": math.exp(min(val_loss, 50))}
+                metrics.log(record)
+                window_started, window_tokens = time.perf_counter(), 0
+            stopping = config.checkpoint.save_on_signal and stop.any_rank(self.device)
+            if config.checkpoint.enable and (step % config.checkpoint.interval == 0 or step == config.training.steps
+                                             or stopping):
+                self.checkpoints.save(step, self.model, self.optimizer, self.loader, self.guard)
+            if stopping:
+                import signal
+
+                name = signal.Signals(stop.received).name if stop.received is not None else "another rank's signal"
+                metrics.log_event({"event": "stopped_on_signal", "step": step, "signal": name,
+                                   "checkpoint": bool(config.checkpoint.enable)})
+                if self.rank == 0:
+                    print(f"stopped at step {step} on {name}; checkpoint saved, the next run resumes here", flush=True)
+                break
+            if self.injections.get(step) == "crash":
+                sys.stdout.flush()
+                os._exit(75)
+        self.step = step
+        self.profiler.close()
+        metrics.close()
+        if self.rank == 0 and history:
+            marks = sorted({0, len(history) // 4, len(history) // 2, 3 * len(history) // 4, len(history) - 1})
+            curve = " -> ".join(f"{history[i]:.3f}" for i in marks)
+            print(f"loss curve ({len(history)} steps this run, at {', '.join(str(i + 1) for i in marks)}): {curve}",
+                  flush=True)
+        dist.barrier()
+        return {"losses": history, "step": step}
+
+
+def train(config: JobConfig) -> dict:
+    return Trainer(config).fit()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,8 @@ def _demo_prerequisites(build_config) -> None:
 
 def ensure_build(config) -> Path:
     """The build output folder to train on (rank 0 builds it when missing; others wait)."""
+    if config.data.shards and (Path(config.data.shards) / "manifest.json").exists():
+        return Path(config.data.shards)  # built already: the build config (and its corpus) need not be here
     from medtitan.data.build import build
     from medtitan.data.build_config import load_build_config
 
