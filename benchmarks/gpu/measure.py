@@ -35,7 +35,8 @@ DATA = REPO / "out" / "gpu"  # the shards, made here by --prepare and carried to
 WHEELS = REPO / ".whl"
 BASE_CONFIG = REPO / "train_configs" / "debug.toml"  # sections and defaults; each run overrides the rest
 WARMUP_STEPS = 5  # compile, autotuning and the allocator settle in these; throughput counts the steps after
-GPU_MEMORY_GIB = {"h100": 79.6, "h200": 139.8}  # what torch reports as total memory, for the dry-run plan
+GPU_MEMORY_GIB = {"h100": 79.6, "h200": 139.8}
+H100_PEAK_FLOPS = 989e12  # dense bf16, as medtitan.metrics.PEAK_BF16_FLOPS  # what torch reports as total memory, for the dry-run plan
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,34 @@ RUNS = (
         FAST_1B + ("--float8.enable", "true", "--float8.recipe", "rowwise"), needs="float8"),
 )
 BF16_TOLERANCE = 0.02  # bf16 vs fp32: |loss difference| / fp32 loss at every one of the 50 steps
+
+
+def reference_rows() -> list[tuple[str, int, float, float]]:
+    """Published throughputs on H100s (per GPU, 8 GPUs) converted to MFU with the trainer's own
+    FLOPs per token (6 x non-embedding parameters + attention at the run's sequence length) and
+    the 989 TFLOP/s dense bf16 peak: (what, tokens/s, FLOPs per token, MFU). The architectures
+    are the published ones: Llama-3 8B (vocab 128,256, FFN 14,336, 8 KV heads, seq 8192 in
+    torchtitan's benchmark) and OLMo-2 7B (vocab 100,352 padded, FFN 11,008, full multi-head
+    attention, seq 4096)."""
+    from medtitan.models.llama import ModelArgs
+
+    llama3_8b = ModelArgs(dim=4096, n_layers=32, n_heads=32, n_kv_heads=8, vocab_size=128_256, ffn_dim=14_336,
+                          max_seq_len=8192)
+    olmo2_7b = ModelArgs(dim=4096, n_layers=32, n_heads=32, n_kv_heads=32, vocab_size=100_352, ffn_dim=11_008,
+                         max_seq_len=4096)
+    published = (("torchtitan Llama-3 8B, FSDP, bf16", llama3_8b, 8192, 5762),
+                 ("torchtitan Llama-3 8B, FSDP, bf16, compile", llama3_8b, 8192, 6667),
+                 ("torchtitan Llama-3 8B, FSDP, compile, float8", llama3_8b, 8192, 8532),
+                 ("OLMo-core 7B, bf16", olmo2_7b, 4096, 10_000),
+                 ("OLMo-core 7B, float8", olmo2_7b, 4096, 13_000))
+    return [(what, tokens, args.flops_per_token(seq), tokens * args.flops_per_token(seq) / H100_PEAK_FLOPS)
+            for what, args, seq, tokens in published]
+
+
+def reference_table() -> str:
+    lines = ["| published (H100, per GPU) | tokens/s | FLOPs/token | MFU |", "|---|---|---|---|"]
+    lines += [f"| {what} | {tokens:,} | {flops / 1e9:.1f} G | {mfu:.1%} |" for what, tokens, flops, mfu in reference_rows()]
+    return "\n".join(lines) + "\n"
 
 
 def shards_for(seq_len: int) -> Path:
@@ -157,6 +186,7 @@ def dry_run(wheels: Path) -> int:
             smallest = memory_plan_gib(run, "h200", batch=1)
             if smallest >= GPU_MEMORY_GIB["h200"]:
                 problems.append(f"{run.name}: even a micro-batch of 1 is planned at {smallest:.1f} GiB on an h200")
+    print(reference_table())
     for problem in problems:
         print(f"dry-run: {problem}", file=sys.stderr)
     print(f"dry-run: {len(RUNS)} runs planned; {'OK' if not problems else f'{len(problems)} problem(s)'}")
@@ -433,7 +463,7 @@ def markdown(data: dict) -> str:
                   "| kernel | calls | ms/step | share |", "|---|---|---|---|"]
         lines += [f"| `{k['name'][:90]}` | {k['calls']} | {k['ms_per_step']:.1f} | {k['share']:.1%} |"
                   for k in profile["top_kernels"][:12]]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + reference_table()
 
 
 def main(argv: list[str] | None = None) -> int:
