@@ -146,12 +146,14 @@ def test_real_annotations_verify_against_the_corpus(full_set, tmp_path):
 
 
 @pytest.mark.parametrize(("script", "batch", "split", "count"), [("select_real_notes.py", 2, "test", 50),
-                                                              ("select_real_dev_notes.py", 3, "dev", 60)])
+                                                              ("select_real_dev_notes.py", 3, "dev", 60),
+                                                              ("select_real_dev_notes.py", 4, "dev", 34)])
 def test_real_notes_are_the_ones_the_selection_rules_pick(script, batch, split, count):
-    """The fresh real TEST part (batch 2) and the second real DEV part (batch 3) are exactly what
-    their scripts' documented rules pick from the corpus, so they can be checked and redone."""
+    """The fresh real TEST part (batch 2) and the later real DEV parts (batches 3 and 4) are exactly
+    what their scripts' documented rules pick from the corpus, so they can be checked and redone."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "deid_eval" / script
-    out = subprocess.run([sys.executable, str(path), "--data", str(SHARED_DATA)], check=True,
+    extra = ["--batch", str(batch)] if script == "select_real_dev_notes.py" else []
+    out = subprocess.run([sys.executable, str(path), "--data", str(SHARED_DATA), *extra], check=True,
                          capture_output=True, text=True).stdout
     picked = [line.split("\t")[1] for line in out.splitlines() if line.strip()]
     annotations = real_notes.load_annotations()

@@ -92,6 +92,7 @@ impl Engine {
                 let lower_doc = tagged.doc.case_mode == doc_case::LOWER;
                 learned.extend(tagged.spans().into_iter().filter(|s| plausible(text, &words, s, tagged.doc.case_mode)));
                 learned.extend(city_state_spans(text, &words));
+                learned.extend(country_spans(text, &words));
                 let cued = cue_names(text, &words, &self.lexicon);
                 learned.extend(cued.iter().copied());
                 learned = widen_learned(text, &words, learned);
@@ -116,7 +117,9 @@ impl Engine {
                         stats: 0,
                     })
                     .collect();
-                learned = merge_learned(text, city_state_spans(text, &words));
+                let mut places = city_state_spans(text, &words);
+                places.extend(country_spans(text, &words));
+                learned = merge_learned(text, places);
             }
         }
         // Template stand-ins are no PHI whichever side found them ("his daughter, Xyz,").
@@ -1286,19 +1289,64 @@ fn places_by_facilities(text: &str, words: &[TokenFacts], rule_spans: &[Span], l
 }
 
 /// "City, State" where both are in the lexicon and the city is capitalized.
-fn city_state_spans(text: &str, words: &[TokenFacts]) -> Vec<Span> {
-    // The unit (a phrase or one word) starting at token i with any of `want`: its last token.
-    let unit = |i: usize, want: u16| -> Option<usize> {
-        let w = words.get(i)?;
-        if w.phrase & PHRASE_BEGIN != 0 && (w.phrase as u16) & want != 0 {
-            let mut j = i;
-            while j + 1 < words.len() && words[j + 1].phrase & PHRASE_INSIDE != 0 {
-                j += 1;
-            }
-            return Some(j);
+/// The unit (a phrase of the lexicon or one word) starting at token i with any of `want`: its
+/// last token.
+fn place_unit(words: &[TokenFacts], i: usize, want: u16) -> Option<usize> {
+    let w = words.get(i)?;
+    if w.phrase & PHRASE_BEGIN != 0 && (w.phrase as u16) & want != 0 {
+        let mut j = i;
+        while j + 1 < words.len() && words[j + 1].phrase & PHRASE_INSIDE != 0 {
+            j += 1;
         }
-        (w.phrase == 0 && w.flags & want != 0).then_some(i)
+        return Some(j);
+    }
+    (w.phrase == 0 && w.flags & want != 0).then_some(i)
+}
+
+/// A country of the lexicon, capitalized, after "in", "from" or "to" (and "the"), in a sentence
+/// about a person: "he raised himself in the Philippines", "her family emigrated from Poland". Not
+/// a study's country ("a cohort in Japan": no person before it in the sentence), not one that is
+/// also a name of the lists ("to Jordan"), nor the start of a longer name ("in China Garden").
+fn country_spans(text: &str, words: &[TokenFacts]) -> Vec<Span> {
+    const PERSON: &[&str] = &["he", "she", "his", "her", "him", "patient", "pt", "patient's", "pt's"];
+    let lower = |i: usize| text[words[i].token.start..words[i].token.end].to_ascii_lowercase();
+    let about_a_person = |i: usize| {
+        (0..i)
+            .rev()
+            .take(16)
+            .map(lower)
+            .take_while(|w| !matches!(w.as_str(), "." | ";" | "!" | "?"))
+            .any(|w| PERSON.contains(&w.as_str()) || RELATIONS_OF_A_PERSON.contains(&w.as_str()))
     };
+    let mut out = Vec::new();
+    for i in 1..words.len() {
+        let Some(end) = place_unit(words, i, flags::COUNTRY) else { continue };
+        let first = &text[words[i].token.start..words[i].token.end];
+        if !first.starts_with(char::is_uppercase)
+            || (end == i && words[i].flags & (flags::FIRST_NAME | flags::LAST_NAME) != 0)
+        {
+            continue;
+        }
+        let before = if lower(i - 1) == "the" && i >= 2 { i - 2 } else { i - 1 };
+        if !matches!(lower(before).as_str(), "in" | "from" | "to") || !about_a_person(before) {
+            continue;
+        }
+        let longer = words.get(end + 1).is_some_and(|x| {
+            x.token.start == words[end].token.end + 1 && text[x.token.start..].starts_with(char::is_uppercase)
+        });
+        if !longer {
+            out.push(Span { start: words[i].token.start, end: words[end].token.end, kind: PhiType::Location });
+        }
+    }
+    out
+}
+
+/// Words for a person's family, which make a sentence one about a person.
+const RELATIONS_OF_A_PERSON: &[&str] =
+    &["mother", "father", "parents", "family", "wife", "husband", "son", "daughter", "brother", "sister"];
+
+fn city_state_spans(text: &str, words: &[TokenFacts]) -> Vec<Span> {
+    let unit = |i: usize, want: u16| place_unit(words, i, want);
     let capitalized = |i: usize| text[words[i].token.start..].starts_with(char::is_uppercase);
     let mut out = Vec::new();
     let mut i = 0;
@@ -1527,6 +1575,18 @@ mod tests {
             show(text, &engine.detect(text)),
             vec![("Salt Lake City, Utah".to_string(), "LOCATION"), ("Boston, Texas".to_string(), "LOCATION")]
         );
+    }
+
+    #[test]
+    fn countries_after_a_preposition() {
+        let engine = Engine::new(small(), None, false).unwrap();
+        let text = "He was raised in the Philippines; his wife moved from Mexico to Jordan; he ate in Mexico Garden.";
+        assert_eq!(
+            show(text, &engine.detect(text)),
+            vec![("Philippines".to_string(), "LOCATION"), ("Mexico".to_string(), "LOCATION")]
+        );
+        let study = "A cohort of 300 adults in the Philippines and in Mexico. Her sister; philippines.";
+        assert!(engine.detect(study).is_empty(), "a study's countries: {:?}", show(study, &engine.detect(study)));
     }
 
     #[test]

@@ -215,11 +215,11 @@ pub(crate) mod tests {
         let mut put = |cat: &str, words: &[&str]| {
             entries.insert(cat.to_string(), words.iter().map(|w| w.to_string()).collect());
         };
-        put("first_name", &["John", "Mary", "Maria", "Grace"]);
+        put("first_name", &["John", "Mary", "Maria", "Grace", "Jordan"]);
         put("last_name", &["Smith", "Foley", "Nguyen", "Okafor", "Heart"]);
         put("city", &["Boston", "Salt Lake City", "New York", "Springfield", "Normal"]);
         put("state", &["Utah", "New York", "Texas"]);
-        put("country", &["Mexico"]);
+        put("country", &["Mexico", "Philippines", "Jordan"]);
         put("hospital_word", &["hospital", "clinic", "memorial", "medical center"]);
         put("title", &["dr", "mr", "mrs", "ms"]);
         put("credential", &["md", "rn"]);

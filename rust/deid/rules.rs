@@ -2187,7 +2187,7 @@ fn rules() -> Vec<Rule> {
         rule(
             "hospital_cued",
             Hospital,
-            r"%B%((?i:seen|evaluated|evaluations?|visits?|appointments?|treated|admitted|readmitted|referred|transfer|transferred|discharged|followed|presented|hospitali[sz]ed|return|returned|came|went|sent|stay|stayed|here|care|clinic|surgery|follow-?up|followup|received)(?:[ ]+(?i:up|back|here|there|initially|again|today))?)[ ]+(?i:at|to)[ ]+(?:(?i:the)[ ]+)?([A-Z]{3,6}%B%|%NW%)",
+            r"%B%((?i:seen|evaluated|evaluations?|visits?|appointments?|treated|admitted|readmitted|referred|transfer|transferred|discharged|followed|presented|hospitali[sz]ed|return|returned|came|went|sent|stay|stayed|here|care|clinic|surgery|follow-?up|followup|received)(?:[ ]+(?i:up|back|here|there|initially|again|today))?(?:[ ]+(?i:by)[ ]+(?i:helicopter|ambulance|air|plane|ems|car))?)[ ]+(?i:at|to)[ ]+(?:(?i:the)[ ]+)?([A-Z]{3,6}%B%|%NW%)",
             refine_hospital_cued,
         ),
         // "employed by tata logistics", "retired from istad landscaping": an employer written in
@@ -2210,7 +2210,7 @@ fn rules() -> Vec<Rule> {
         rule(
             "hospital_practice",
             Hospital,
-            r"%B%((?:%NW%[ ]){1,3}(?:Pediatrics|Orthopedics|Orthopaedics|Cardiology|Dermatology|Urology|Neurology|Oncology|Gastroenterology|Ophthalmology|Rheumatology|Podiatry|Family[ ]Medicine|Internal[ ]Medicine))%B%",
+            r"%B%((?:%NW%[ ]){1,3}(?:Pediatrics|Orthopedics|Orthopaedics|Cardiology|Dermatology|Urology|Neurology|Oncology|Gastroenterology|Ophthalmology|Rheumatology|Podiatry|Bariatrics|Pulmonology|Nephrology|Endocrinology|Family[ ]Medicine|Internal[ ]Medicine))%B%",
             refine_hospital_practice,
         ),
     ]
@@ -2327,15 +2327,18 @@ fn refine_mrn(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         label.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
     let digits = digit_count(token);
     let letters = token.bytes().filter(u8::is_ascii_alphabetic).count();
-    if digits < 3 || (digits == 3 && letters < 2) {
-        return None;
-    }
     let strong_sign = label.contains([':', '#']) || {
         let rest = label.to_ascii_lowercase();
         rest.split(|c: char| !c.is_ascii_alphabetic())
             .skip(1)
             .any(|w| ["no", "number", "num", "id", "ids", "code"].contains(&w))
     };
+    // Three digits are an identifier only after a record's own label and its sign ("MEDICAL
+    // RECORD#: 123", a template's dummy value in the shape of one).
+    let record_label = strong_sign && matches!(label_word.as_str(), "mrn" | "medical" | "mr" | "chart");
+    if digits < 3 || (digits == 3 && letters < 2 && !record_label) {
+        return None;
+    }
     if WEAK_ID_LABELS.contains(&label_word.as_str()) && !strong_sign {
         return None;
     }
@@ -2495,8 +2498,11 @@ fn refine_date_numeric(text: &str, caps: &Groups) -> Option<(usize, usize)> {
         let after = word_after(text, end);
         // "pain since 03/10/03", "PA pressure.  On 05/12/08": a date cue right before the date
         // outweighs a ratio word further back.
-        let ratio_before =
-            !date_cued(text, start) && words_before(text, start, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w));
+        // Only a ratio word of the date's own clause counts: "decrease TV, review ABGs,4/18/01:"
+        // is a dated entry after a list of orders.
+        let clause = text[..start].rfind([',', ';']).map_or(0, |k| k + 1);
+        let ratio_before = !date_cued(text, start)
+            && words_before(&text[clause..], start - clause, 3).iter().any(|w| word_in(&NOT_DATE_BEFORE_SET, w));
         // "debridement on 03/16/08 of right thigh": after a date cue, "of" starts a phrase.
         let unit_after =
             word_in(&NOT_DATE_AFTER_SET, after) && !(after.eq_ignore_ascii_case("of") && date_cued(text, start));
@@ -4266,12 +4272,14 @@ fn refine_hospital(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     // "Memorial Hospital", "Community Hospital", "University Hospital": the name of one hospital
     // in its town, capitalized as a name.
     let word_before = words_before(text, tokens[0].0, 1).first().copied().unwrap_or("");
+    // "Memorial Medical Center" too: "Memorial" is never a kind of facility.
+    let rest: Vec<&str> = tokens.iter().skip(1).map(|(_, w)| *w).collect();
     let plain_named = first == 0
-        && tokens.len() == 2
         && !is_placeholder(word_before)
         && !word_before.starts_with(|c: char| c.is_uppercase())
-        && tokens[1].1 == "Hospital"
-        && ["Memorial", "Community", "General", "University", "Regional", "County"].contains(&tokens[0].1);
+        && (rest == ["Hospital"]
+            && ["Memorial", "Community", "General", "University", "Regional", "County"].contains(&tokens[0].1)
+            || tokens[0].1 == "Memorial" && matches!(rest.as_slice(), ["Medical" | "Health", "Center" | "Centre"]));
     if plain_named {
         return Some((tokens[0].0, end));
     }
@@ -4664,9 +4672,15 @@ fn refine_hospital_practice(text: &str, caps: &Groups) -> Option<(usize, usize)>
     let specialty_words = if text[start..end].ends_with(" Medicine") { 2 } else { 1 };
     let name = &words[..words.len() - specialty_words];
     // The name words: the longest run ending at the specialty of words that can be a name's.
+    // ("County" after a place's name: "Hollis County Bariatrics".)
     let name_word = |w: &str| {
         let verb_form = w.ends_with("ed") || w.ends_with("ing");
-        !not_a_name_word(w) && !medical_looking(w) && !is_placeholder(w) && !word_in(&FACILITY_SET, w) && !verb_form
+        w == "County"
+            || !not_a_name_word(w)
+                && !medical_looking(w)
+                && !is_placeholder(w)
+                && !word_in(&FACILITY_SET, w)
+                && !verb_form
     };
     let from = name.iter().rposition(|(_, w)| !name_word(w)).map_or(0, |k| k + 1);
     let kept = &name[from..];
@@ -4880,6 +4894,26 @@ fn refine_location_cued(text: &str, caps: &Groups) -> Option<(usize, usize)> {
 
 fn refine_organization_employer(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let (start, end) = span_of(caps, 1).or_else(|| span_of(caps, 2))?;
+    // Common words in capitals that end in an institution's head name one institution: "works for
+    // the Social Security Administration", "retired from the Water Department".
+    let (mut run, mut run_end, mut head, mut offset) = (0, start, false, start);
+    for raw in text[start..end].split(' ') {
+        let token_start = offset;
+        offset += raw.len() + 1;
+        let w = raw.trim_end_matches([',', '.']);
+        if !w.starts_with(|c: char| c.is_uppercase()) || is_placeholder(w) {
+            break;
+        }
+        run += 1;
+        run_end = token_start + w.len();
+        head = word_in_list(INSTITUTION_HEADS, w);
+        if w.len() != raw.len() {
+            break;
+        }
+    }
+    if run >= 2 && head {
+        return Some((start, run_end));
+    }
     // The name: words up to the first function word, at least one that is no role, place word
     // or generic ("works for the County" is not an employer's name).
     let mut kept_end = None;
@@ -4908,6 +4942,24 @@ fn refine_organization_employer(text: &str, caps: &Groups) -> Option<(usize, usi
     }
     Some((start, e))
 }
+
+/// The last word of an institution's name, however common the words before it.
+const INSTITUTION_HEADS: &[&str] = &[
+    "Administration",
+    "Agency",
+    "Department",
+    "Bureau",
+    "Commission",
+    "Authority",
+    "Corporation",
+    "Company",
+    "Bank",
+    "Institute",
+    "Foundation",
+    "Association",
+    "Council",
+    "Ministry",
+];
 
 fn refine_location_state(text: &str, caps: &Groups) -> Option<(usize, usize)> {
     let (start, end) = span_of(caps, 1)?;
@@ -5108,7 +5160,18 @@ fn propagate_names(text: &str, spans: Vec<Span>) -> Vec<Span> {
             if letters.all(|c| Some(c) == first) {
                 continue;
             }
-            for form in [word.to_string(), word.to_uppercase()] {
+            // A name a header writes in capitals is written in title case in the text below it
+            // ("KAMALA GRESON  685-66-52 ..." then "Kamala Greson recovered well").
+            let title = word
+                .chars()
+                .all(|c| !c.is_lowercase())
+                .then(|| {
+                    let lower = word.to_lowercase();
+                    let mut chars = lower.chars();
+                    chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                })
+                .flatten();
+            for form in [Some(word.to_string()), Some(word.to_uppercase()), title].into_iter().flatten() {
                 if !names.contains(&form) {
                     names.push(form);
                 }
@@ -5303,6 +5366,10 @@ mod tests {
         // Common words are not propagated even when they are someone's name.
         let text = "Dr. White was called. White blood cells were normal.";
         assert_eq!(found(text).len(), 1);
+        // A name a header writes in capitals is found again in title case, not in lowercase.
+        let text = "MR. OWENS IS A 92-YEAR-OLD MALE.\nOwens recovered well. The owens were not.";
+        let names: Vec<_> = found(text).into_iter().filter(|(_, k)| *k == "NAME").map(|(t, _)| t).collect();
+        assert_eq!(names, vec!["OWENS", "Owens"]);
     }
 
     #[test]
@@ -5314,6 +5381,8 @@ mod tests {
         assert_finds("MEDICAL RECORD NUMBER: 64035020", "64035020", "MRN");
         assert_clean("MR 2+ with mild TR");
         assert_clean("MRN: 12");
+        assert_finds("MEDICAL RECORD#:  123,Dear Dr. XYZ:", "123", "MRN");
+        assert_clean("Patient ID 123");
     }
 
     #[test]
@@ -5470,6 +5539,9 @@ mod tests {
         assert_finds("Refer over to Scotland Orthopedics.", "Scotland Orthopedics", "HOSPITAL");
         assert_finds("He was seen by Dr. Y at Orthopedic Associates for review", "Orthopedic Associates", "HOSPITAL");
         assert_finds("Born on 08/23/2006 at Memorial Hospital, NSVD.", "Memorial Hospital", "HOSPITAL");
+        assert_finds("a quick lift through Memorial Medical Center.", "Memorial Medical Center", "HOSPITAL");
+        assert_finds("and transferred by helicopter to UIHC.", "UIHC", "HOSPITAL");
+        assert_finds("over the Hollis County Bariatrics consent form", "Hollis County Bariatrics", "HOSPITAL");
         assert_finds("She returned to the Sinai ER on that day", "Sinai", "HOSPITAL");
         assert_finds("At transfer to UNM on October 13", "UNM", "HOSPITAL");
         for text in [
@@ -5522,6 +5594,12 @@ mod tests {
         ] {
             assert_finds(text, year, "DATE");
         }
+    }
+
+    #[test]
+    fn a_dated_entry_after_a_ratio_word_of_another_clause() {
+        assert_finds("decrease TV, review ABGs,4/18/01:,S: Sedated", "4/18/01", "DATE");
+        assert_clean("vent on AC 500/14/5, PS 5/10/40");
     }
 
     #[test]
@@ -5991,6 +6069,11 @@ mod tests {
         assert_finds("SHE WORKS IN THE OFFICE AT CAPLIS INSURANCE AGENCY.", "CAPLIS INSURANCE AGENCY", "HOSPITAL");
         assert_finds("quit drinking in 2009, attends meetings at Bimelli Foods.", "Bimelli Foods", "HOSPITAL");
         assert!(found("works for the county road department").is_empty());
+        assert_finds(
+            "She works for the Social Security Administration in data processing.",
+            "Social Security Administration",
+            "HOSPITAL",
+        );
         assert_finds("will be going to Bowie High School.  She will", "Bowie High School", "HOSPITAL");
         assert!(found("She is in High School now.").is_empty());
         assert!(found("he works for a trucking company").is_empty());
