@@ -25,7 +25,8 @@
 #   MEDTITAN        folder holding medtitan-data and python (default: <repo>/.venv/bin); it must
 #                   exist at the same path on the compute nodes
 #   PARTITION ACCOUNT QOS   passed to sbatch when set
-#   CPUS            CPUs per task (default 8); TIME per task (default 02:00:00); MEM (optional)
+#   CPUS            CPUs per task (default 8, or fewer when the partition's nodes have fewer, as
+#                   sinfo reports them); TIME per task (default 02:00:00); MEM (optional)
 #   DRIVER_CPUS DRIVER_TIME DRIVER_MEM   the same for the driver jobs: ingest, the stage merges
 #                   and the final one (default: CPUS, 12:00:00, MEM)
 #   MAX_CONCURRENT  array elements running at once, per array (default 64)
@@ -49,7 +50,16 @@ MEDTITAN="${MEDTITAN:-$HERE/../.venv/bin}"
 MEDTITAN="$(cd "$MEDTITAN" && pwd)"
 TASK_SCRIPT="$HERE/build_task.sbatch"
 
-CPUS="${CPUS:-8}"
+if [[ -z "${CPUS:-}" ]]; then
+    CPUS=8
+    # No more than a node has: sbatch rejects a request no node can meet.
+    if command -v sinfo >/dev/null; then
+        NODE_CPUS="$(sinfo -h ${PARTITION:+--partition="$PARTITION"} -o '%c' 2>/dev/null | awk 'NF' | sort -n | head -n 1 || true)"
+        if [[ "$NODE_CPUS" =~ ^[0-9]+$ ]] && (( NODE_CPUS < CPUS )); then
+            CPUS="$NODE_CPUS"
+        fi
+    fi
+fi
 MAX_CONCURRENT="${MAX_CONCURRENT:-64}"
 ARRAY_MAX="${ARRAY_MAX:-1000}"
 LOG_DIR="${LOG_DIR:-slurm-logs}"

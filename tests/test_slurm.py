@@ -1,8 +1,10 @@
-"""slurm/: the data build as a chain of array jobs and multi-node training, run against a fake
-Slurm (sbatch, srun, scontrol and squeue executables first on PATH) that runs every job at once,
-in submission order, on this machine. The build must give the same bytes as a local build;
-training really runs two processes that meet through torchrun's c10d rendezvous (gloo), and
-restarts inside the allocation, resumes after a requeue, and requeues on USR1 and on failure."""
+"""slurm/ against a fake Slurm (sbatch, srun, scontrol, squeue and scancel executables first on
+PATH) that runs every job at once, in submission order, on this machine: what a real one-node
+cluster cannot show here. build.sh's own logic (arrays split at ARRAY_MAX, empty steps skipped,
+the dependency chain, a failure cancelling the rest) against a stub medtitan-data, and
+train.sbatch on two nodes with their own hostnames (one torchrun per node, the rendezvous on the
+first, requeue on USR1 and after a failure). The fake srun kills its tasks with SIGKILL on
+SIGTERM, as real srun does. tests/test_slurm_real.py runs the rest on a real Slurm."""
 
 from __future__ import annotations
 
@@ -16,9 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.build_helpers import demo_config, output_files
-from tests.conftest import TRAIN_SEQ_LEN
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM = REPO / "slurm"
@@ -152,19 +151,49 @@ with open(STATE / "srun.jsonl", "a") as handle:
 # One task per node, all of them here: SLURM_NODEID tells them apart.
 tasks = [subprocess.Popen(args, env=os.environ | {"SLURM_NODEID": str(n), "SLURM_PROCID": str(n), "SLURM_LOCALID": "0",
                                                   "SLURM_NTASKS": str(nodes)}) for n in range(nodes)]
+# The step's tasks, for the fake scancel.
+(STATE / f"step-{os.getpid()}.json").write_text(json.dumps([t.pid for t in tasks]))
 
 
-def forward(signum, frame):  # srun passes SIGTERM and SIGINT on to its tasks
+def kill(signum, frame):
+    # As real srun does: SIGTERM or SIGINT to srun ends the step, its tasks get SIGKILL ("forcing
+    # job termination"), so a task never sees the signal.
     for task in tasks:
         if task.poll() is None:
-            task.send_signal(signum)
+            task.kill()
 
 
-signal.signal(signal.SIGTERM, forward)
-signal.signal(signal.SIGINT, forward)
+signal.signal(signal.SIGTERM, kill)
+signal.signal(signal.SIGINT, kill)
 codes = [task.wait() for task in tasks]
 bad = [c if c > 0 else 128 - c for c in codes if c != 0]
 sys.exit(bad[0] if bad else 0)
+'''
+
+FAKE_SCANCEL = r'''
+import json, os, signal, subprocess, sys
+from pathlib import Path
+
+STATE = Path(os.environ["FAKE_SLURM_DIR"])
+args = sys.argv[1:]
+with open(STATE / "scancel.jsonl", "a") as handle:
+    handle.write(json.dumps(args) + "\n")
+# "scancel --signal=NAME JOB": as slurmstepd does, the signal goes to every process of the job's
+# steps, each task and all its descendants (not to the batch shell).
+name = next(a.split("=", 1)[1] for a in args if a.startswith("--signal="))
+
+
+def tree(pid):
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [p for child in children for p in tree(int(child))]
+
+
+for step in STATE.glob("step-*.json"):
+    for pid in [p for task in json.loads(step.read_text()) for p in tree(task)]:
+        try:
+            os.kill(pid, getattr(signal, "SIG" + name))
+        except ProcessLookupError:
+            pass
 '''
 
 FAKE_SCONTROL = r'''
@@ -203,7 +232,7 @@ class FakeSlurm:
         self.bin.mkdir(parents=True)
         self.state.mkdir()
         for name, source in [("sbatch", FAKE_SBATCH), ("srun", FAKE_SRUN), ("scontrol", FAKE_SCONTROL),
-                             ("squeue", FAKE_SQUEUE)]:
+                             ("squeue", FAKE_SQUEUE), ("scancel", FAKE_SCANCEL)]:
             write_executable(self.bin / name, source)
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -247,66 +276,6 @@ def test_the_scripts_are_valid_bash_with_well_formed_directives():
 
 
 # --- the data build as array jobs ------------------------------------------------------------------
-
-SEQ_LEN = TRAIN_SEQ_LEN
-
-
-@pytest.fixture(scope="module")
-def local_build(train_shards) -> Path:
-    """The reference: a plain `medtitan-data build` of the same config; its shards also feed
-    the training tests."""
-    return train_shards
-
-
-def test_the_build_as_slurm_array_jobs_gives_the_local_build_byte_for_byte(local_build, demo_dir, demo_tokenizer_dir,
-                                                                            slurm, tmp_path):
-    output = tmp_path / "shared_fs" / "build"
-    config = demo_config(tmp_path / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", seq_len=SEQ_LEN,
-                         validation_tokens=5000, output=output)
-    env = slurm.env(CONFIG=str(config), MEDTITAN=str(BIN), PARTITION="cpu", ACCOUNT="med", CPUS="2",
-                    LOG_DIR=str(tmp_path / "logs"), FAKE_SBATCH_HOLD="medtitan-final")
-    submitted = subprocess.run([str(SLURM / "build.sh")], capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                               env=env)
-    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
-    jobs = slurm.records("sbatch")
-    failed = [(j["args"][2:], e.get("log")) for j in jobs for e in j["elements"] if e.get("rc")]
-    assert not failed, failed
-
-    counts = json.loads(subprocess.run([str(BIN / "medtitan-data"), "build-tasks", "--config", str(config)],
-                                       capture_output=True, text=True, check=True).stdout)
-    assert list(counts) == TASK_STAGES and all(counts[s] > 1 for s in TASK_STAGES), counts
-    # One array per step, a driver job where the build moves on to another stage, in order.
-    assert [j["options"]["--job-name"].removeprefix("medtitan-") for j in jobs] == [
-        "ingest", "deid", "merge-deid", "filter", "merge-filter", "dedup-map", "dedup-exact", "dedup-bands",
-        "dedup-confirm", "merge-dedup", "decontaminate", "final"]
-    for job in jobs:
-        assert job["args"][:2] == [str(BIN), str(config)]
-        assert job["options"]["--partition"] == "cpu" and job["options"]["--account"] == "med"
-        assert job["options"]["--kill-on-invalid-dep"] == "yes" and job["options"]["--cpus-per-task"] == "2"
-    ingest, final = jobs[0], jobs[-1]
-    assert ingest["args"][2:] == ["build", "ingest"] and "--wait" in ingest["options"]
-    assert "--dependency" not in ingest["options"] and "--dependency" not in jobs[1]["options"]  # ingest has finished
-    for before, job in zip(jobs[1:], jobs[2:]):
-        assert job["options"]["--dependency"] == f"afterok:{before['id']}", job["options"]["--job-name"]
-    for job in jobs[1:-1]:
-        name = job["options"]["--job-name"].removeprefix("medtitan-")
-        if name.startswith("merge-"):
-            assert job["args"][2:] == ["build", name.removeprefix("merge-")] and "--array" not in job["options"]
-        else:
-            assert job["args"][2:] == ["task", name, "0"]  # offset 0: one array holds the whole step
-            assert job["options"]["--array"] == f"0-{counts[name] - 1}%64"
-            assert [e["index"] for e in job["elements"]] == list(range(counts[name]))
-        assert job["state"] == "COMPLETED"
-    assert final["args"][2:] == ["build"] and "--array" not in final["options"]
-    assert f"final {final['id']}" in submitted.stdout and f"deid {jobs[1]['id']} (" in submitted.stdout
-
-    # The final job finds every partitioned task done: made to crash inside decontamination's
-    # partition 0, it still succeeds, because the array already did that partition.
-    assert final["state"] == "HELD" and not (output / "manifest.json").exists()
-    finished = slurm.release(final, MEDTITAN_BUILD_CRASH="decontaminate:0")
-    assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert output_files(output) == output_files(local_build)
-
 
 STUB_DATA = r'''
 import json, os, sys
@@ -378,71 +347,34 @@ def test_build_sh_splits_big_steps_skips_empty_ones_and_a_failure_stops_the_chai
 
 # --- training --------------------------------------------------------------------------------------
 
-def train_sbatch(slurm: FakeSlurm, tmp_path: Path, dump: Path, shards: Path, *extra: str, **env: str):
-    args = ["--data.shards", str(shards), "--training.seq_len", str(SEQ_LEN), "--checkpoint.interval", "2",
-            "--validation.enable", "false", "--metrics.log_freq", "1", *extra]
-    return subprocess.run(["sbatch", "--nodes=1", "--cpus-per-task=2", f"--output={tmp_path}/train-%j.out",
-                           str(SLURM / "train.sbatch")], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env=slurm.env(CONFIG="train_configs/debug.toml", GPUS_PER_NODE="2", DUMP=str(dump),
-                                        MEDTITAN=str(BIN), RDZV_PORT=str(free_port()), EXTRA_ARGS=" ".join(args),
-                                        **env))
-
-
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_train_sbatch_trains_two_processes_restarts_them_and_resumes_after_a_requeue(local_build, slurm, tmp_path):
-    dump = tmp_path / "dump"
-    # Run 1: every rank dies after step 2 (checkpoint written); torchrun restarts the worker
-    # group inside the allocation (--max-restarts) and the new workers resume from step 2.
-    first = train_sbatch(slurm, tmp_path, dump, local_build, "--training.steps", "4", MAX_RESTARTS="1",
-                         MEDTITAN_TRAIN_INJECT="crash@2")
-    (job,) = slurm.records("sbatch")
-    log = Path(job["elements"][0]["log"]).read_text()
-    assert first.returncode == 0 and job["state"] == "COMPLETED", log[-4000:]
-    (launch,) = slurm.records("srun")
-    assert launch["options"] == {"--nodes": "1", "--ntasks-per-node": "1", "--kill-on-bad-exit": "1"}
-    torchrun = launch["command"]
-    assert torchrun[0] == str(BIN / "torchrun")
-    assert torchrun[1:13] == ["--nnodes", "1", "--nproc_per_node", "2", "--rdzv_backend", "c10d", "--rdzv_endpoint",
-                              torchrun[8], "--rdzv_id", str(job["id"]), "--max-restarts", "1"]
-    assert torchrun[8].startswith("localhost:")  # the first (only) host of the fake scontrol
-    assert torchrun[13:18] == ["-m", "medtitan.train", "--config", "train_configs/debug.toml", "--job.dump_folder"]
-    assert "running: srun --nodes=1" in log and "OMP_NUM_THREADS=1" in log
-    steps = {m["step"] for m in read_jsonl(dump / "metrics.jsonl")}
-    assert {1, 2, 3, 4} <= steps
-    assert (dump / "checkpoint" / "step-4" / "model.json").exists()
-    assert json.loads((dump / "checkpoint" / "step-4" / "model.json").read_text())["world_size"] == 2
-    assert [e["step"] for e in read_jsonl(dump / "events.jsonl") if e["event"] == "resumed"] == [2]
-
-    # Run 2 (a requeued or resubmitted job): more steps, resumed from the newest checkpoint.
-    second = train_sbatch(slurm, tmp_path, dump, local_build, "--training.steps", "6")
-    job = slurm.records("sbatch")[-1]
-    assert second.returncode == 0 and job["state"] == "COMPLETED", Path(job["elements"][0]["log"]).read_text()[-4000:]
-    assert [e["step"] for e in read_jsonl(dump / "events.jsonl") if e["event"] == "resumed"] == [2, 4]
-    assert max(m["step"] for m in read_jsonl(dump / "metrics.jsonl")) == 6
-    assert (dump / "checkpoint" / "step-6").is_dir()
-
-
 STUB_TORCHRUN = r'''
-import json, os, signal, sys, time
+import json, os, signal, subprocess, sys, time
 
-with open(os.environ["STUB_LOG"], "a") as handle:
+log = os.environ["STUB_LOG"]
+with open(log, "a") as handle:
     handle.write(json.dumps({"argv": sys.argv[1:], "SLURM_NODEID": os.environ.get("SLURM_NODEID")}) + "\n")
 if os.environ["STUB_MODE"] == "fail":
     sys.exit(1)
-
-
-def stop(signum, frame):
+# Like torchrun: one worker process, a child, whose exit code becomes ours. The worker notes
+# USR1 as train.py does (it ends its step, saves, exits 0); SIGTERM, or SIGKILL, ends it unsaved.
+WORKER = """
+import json, os, signal, sys, time
+def noted(signum, frame):
     with open(os.environ["STUB_LOG"], "a") as handle:
-        handle.write(json.dumps({"signal": signum}) + "\n")
-    sys.exit(143)
-
-
-signal.signal(signal.SIGTERM, stop)
+        handle.write(json.dumps({"worker_signal": signum}) + chr(10))
+    sys.exit(0 if signum == signal.SIGUSR1 else 143)
+signal.signal(signal.SIGUSR1, noted)
+signal.signal(signal.SIGTERM, noted)
 open(os.environ["STUB_LOG"] + ".started" + os.environ["SLURM_NODEID"], "w").close()
 time.sleep(60)
+"""
+worker = subprocess.Popen([sys.executable, "-c", WORKER])
+signal.signal(signal.SIGTERM, lambda signum, frame: worker.send_signal(signal.SIGTERM))
+sys.exit(worker.wait())
 '''
 
 
@@ -477,7 +409,10 @@ def test_train_sbatch_requeues_near_the_time_limit_and_after_a_failure(case, slu
     if case == "usr1":
         assert process.returncode == 0, stderr
         assert requeues == [["requeue", "4242"]] and "time limit near" in stdout
-        assert [r.get("signal") for r in read_jsonl(log)].count(signal.SIGTERM) == 2  # both torchruns stopped
+        # Both workers got USR1 and saved; the torchruns ignored it; nothing went through srun
+        # (which would SIGKILL them), and no SIGTERM was needed within STOP_GRACE_S.
+        assert [r.get("worker_signal") for r in read_jsonl(log)].count(signal.SIGUSR1) == 2, read_jsonl(log)
+        assert slurm.records("scancel") == [["--signal=USR1", "4242"]]
     elif case == "fail":
         assert process.returncode == 1 and requeues == [["requeue", "4242"]] and "(restart 2, at most 3)" in stderr
     elif case == "fail-fast":  # a run that fails at once would fail again: not requeued
