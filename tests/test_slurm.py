@@ -419,3 +419,34 @@ def test_train_sbatch_requeues_near_the_time_limit_and_after_a_failure(case, slu
         assert process.returncode == 1 and requeues == [] and "not requeued" in stderr
     else:
         assert process.returncode == 1 and requeues == [] and "giving up" in stderr
+
+
+FAKE_SINFO = r'''
+import os, sys
+
+fields = {"%G": os.environ["FAKE_SINFO_GRES"], "%c": os.environ["FAKE_SINFO_CPUS"]}
+option = next(a for a in sys.argv[1:] if a.startswith("%"))
+print("\n".join(fields[option].split(";")))
+'''
+
+
+@pytest.mark.parametrize(("gres", "cpus", "env", "expected"), [
+    ("gpu:8;gpu:h100:8(S:0-1)", "64;128", {"NODES": "32"},
+     (["--nodes=32", "--cpus-per-task=64", "--mem=0", "--gpus-per-node=8"], "8")),
+    ("(null)", "2;4", {}, (["--nodes=1", "--cpus-per-task=2", "--mem=0"], "1")),
+    ("(null)", "16", {"WORKERS": "2", "PARTITION": "cpu", "MEM": "32G"},
+     (["--nodes=1", "--cpus-per-task=16", "--mem=32G", "--partition=cpu"], "2")),
+    ("gpu:4", "32", {"GPUS": "2", "CPUS": "8"}, (["--nodes=1", "--cpus-per-task=8", "--mem=0", "--gpus-per-node=2"], "2")),
+])
+def test_submit_train_asks_for_what_the_nodes_offer(gres, cpus, env, expected, slurm, tmp_path):
+    """slurm/submit_train.sh reads GPUs and CPUs from sinfo (the smallest over the partition's
+    nodes), asks for GPUs only where there are some, and one variable overrides each."""
+    write_executable(slurm.bin / "sinfo", FAKE_SINFO)
+    result = subprocess.run([str(SLURM / "submit_train.sh"), "--time=1:00:00"], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, env=slurm.env(FAKE_SINFO_GRES=gres, FAKE_SINFO_CPUS=cpus,
+                                                                    FAKE_SBATCH_HOLD="medtitan-train", **env))
+    assert result.returncode == 0, result.stderr
+    (job,) = slurm.records("sbatch")
+    options, workers = expected
+    assert job["argv"] == [*options, "--time=1:00:00", str(SLURM / "train.sbatch")]
+    assert f"(workers per node: {workers})" in result.stderr

@@ -192,3 +192,23 @@ def test_a_failed_run_is_requeued_resumes_and_gives_up_after_max_requeues(real_s
     assert state == "FAILED" and real_slurm.job(job)["Restarts"] == "1", log[-4000:]
     assert "requeueing job" in log and "(MAX_REQUEUES=1); giving up" in log
     assert [e["step"] for e in read_jsonl(dump / "events.jsonl") if e["event"] == "resumed"] == [2]
+
+
+def test_submit_train_runs_on_a_cpu_cluster_with_what_sinfo_reports(real_slurm, train_shards, tmp_path):
+    """No GPU gres on this cluster: submit_train.sh asks for none (a GPU request would be refused)
+    and the node's CPUs, and the training runs to its end with two gloo workers."""
+    dump = tmp_path / "dump"
+    env = train_env(real_slurm, dump, train_shards, "--training.steps", "4", "--checkpoint.interval", "4",
+                    WORKERS="2")
+    del env["GPUS_PER_NODE"]
+    result = subprocess.run([str(SLURM / "submit_train.sh"), "--time=10", f"--output={tmp_path}/train-%j.out"],
+                            check=False, capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"--cpus-per-task={os.cpu_count()}" in result.stderr and "--gpus-per-node" not in result.stderr
+    job = result.stdout.split()[-1]
+    state = real_slurm.wait_for(
+        lambda: (s := real_slurm.job(job).get("JobState")) in ("COMPLETED", "FAILED", "CANCELLED") and s, 300,
+        "the job submitted by submit_train.sh")
+    assert state == "COMPLETED", (tmp_path / f"train-{job}.out").read_text()[-3000:]
+    assert steps_of(dump) == [1, 2, 3, 4]
+    assert json.loads((dump / "checkpoint" / "step-4" / "model.json").read_text())["world_size"] == 2

@@ -7,9 +7,10 @@
 #   slurm/testing/cluster.sh start DIR      start it; prints the line to eval: export SLURM_CONF=DIR/slurm.conf
 #   slurm/testing/cluster.sh stop DIR       stop the daemons started in DIR, and only those
 #
-# The node is this machine: all its CPUs and its memory less 1 GiB, one partition "debug".
-# Requeued jobs wait for their BeginTime as on any cluster (about two minutes); tests release
-# them with `scontrol update JobId=N StartTime=now`. Root only: slurmd runs jobs as their user.
+# The node is this machine: all its CPUs and its memory less 1 GiB (2 GiB per CPU by default, so
+# two one-CPU jobs run side by side), one partition "debug". A requeued job may wait for its
+# BeginTime, as on any cluster; tests release it with `scontrol update JobId=N StartTime=now`.
+# Root only: slurmd runs jobs as their user.
 set -euo pipefail
 
 usage() { echo "usage: $0 install | start DIR | stop DIR" >&2; exit 2; }
