@@ -153,7 +153,7 @@ def test_the_trainer_runs_end_to_end_on_the_gpu(nccl, tmp_path):
         "--metrics.enable_tensorboard", "false"])
     trainer = Trainer(config)
     assert trainer.param_dtype == torch.bfloat16
-    result = trainer.fit()
+    result = trainer.train()
     assert len(result["losses"]) == 12 and result["losses"][-1] < result["losses"][0]
     import json
 

@@ -259,3 +259,22 @@ def test_a_signal_stops_every_rank_after_a_step_with_a_checkpoint(shards, tmp_pa
               "--checkpoint.interval", "100000")
     assert [e["step"] for e in events(tmp_path) if e["event"] == "resumed"] == [step]
     assert max(m["step"] for m in metrics(tmp_path)) == step + 2
+
+
+def test_missing_shards_are_an_error_that_says_how_to_build_them_unless_asked_to_build(shards, tmp_path):
+    """The trainer does not build data behind the user's back: missing shards are an error
+    naming the folder and the command; --data.build_if_missing true builds them (rank 0) first."""
+    config = tmp_path / "build.toml"
+    config.write_text((shards.parent / "build.toml").read_text().replace(str(shards), str(tmp_path / "fresh")))
+    base = [sys.executable, "-m", "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"),
+            "--data.build_config", str(config), "--training.seq_len", str(SEQ_LEN), "--job.dump_folder",
+            str(tmp_path / "dump"), "--training.steps", "2", "--checkpoint.enable", "false",
+            "--validation.enable", "false"]
+    refused = subprocess.run(base, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert refused.returncode != 0 and not (tmp_path / "fresh").exists()
+    assert f"{tmp_path / 'fresh'}/manifest.json is missing: build the data first (medtitan-data build --config" \
+           in refused.stderr and "--data.build_if_missing true" in refused.stderr
+    built = subprocess.run(base + ["--data.build_if_missing", "true"], capture_output=True, text=True, timeout=600,
+                           cwd=REPO)
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert (tmp_path / "fresh" / "manifest.json").exists() and len(losses(tmp_path / "dump")) == 2

@@ -213,7 +213,7 @@ def child(run: Run, result_path: Path) -> None:
     if run.probe:
         result |= probe(trainer, run, peak)
     else:
-        trainer.fit()
+        trainer.train()
         records = [json.loads(line) for line in (Path(dump) / "metrics.jsonl").read_text().splitlines()]
         tokens_per_step = run.local_batch * run.seq_len
         step_s = [tokens_per_step / r["tokens_per_s"] for r in records]  # one record per step (log_freq 1)

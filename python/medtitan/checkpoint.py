@@ -20,19 +20,9 @@ import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
 from medtitan.config import Checkpoint
+from medtitan.faults import crash, training_faults
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
-
-
-def _crash_point_in_save(step: int) -> None:
-    """Fault injection for tests: MEDTITAN_TRAIN_INJECT="crash_in_save@N" dies after writing
-    step N's files but before the rename that marks it complete."""
-    import os
-    import sys
-
-    if f"crash_in_save@{step}" in os.environ.get("MEDTITAN_TRAIN_INJECT", "").split(","):
-        sys.stdout.flush()
-        os._exit(75)
 
 
 def _rng_state() -> dict:
@@ -74,7 +64,8 @@ class CheckpointManager:
         extra = {"step": step, "loader": loader.state_dict(), "guard": guard.state_dict(), "rng": _rng_state(),
                  "world_size": dist.get_world_size()}
         torch.save(extra, tmp / f"extra-rank{self.rank}.pt")
-        _crash_point_in_save(step)
+        if training_faults().get(step) == "crash_in_save":
+            crash()  # after the files, before the rename that marks the checkpoint complete
         dist.barrier()
         if self.rank == 0:
             shutil.rmtree(final, ignore_errors=True)

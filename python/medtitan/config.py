@@ -113,7 +113,9 @@ class Profiling:
 
 @dataclass
 class Data:
-    build_config: str = "data_configs/demo.toml"  # built first when the shards are missing
+    build_config: str = "data_configs/demo.toml"  # the build that makes the shards
+    # Build them first (rank 0) when the shards are missing; otherwise that is an error saying how.
+    build_if_missing: bool = False
     shards: str = ""  # a build output folder; default: the build config's output
 
 

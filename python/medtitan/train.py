@@ -24,18 +24,13 @@ import torch.nn.functional as F
 
 from medtitan.checkpoint import CheckpointManager
 from medtitan.config import JobConfig, load_job_config
+from medtitan.faults import crash, training_faults
 from medtitan.lr import lr_factor
 from medtitan.metrics import MetricsLogger, device_peak_flops, memory_gib
 from medtitan.models import build_model, model_args
 from medtitan.parallel import apply_ac, apply_compile, apply_float8, apply_fsdp, apply_tp
 from medtitan.profiling import StepProfiler
 from medtitan.stability import StabilityGuard
-
-# Fault injection for tests: MEDTITAN_TRAIN_INJECT="nan@7,spike@12" makes the loss NaN (or
-# 50x) at those steps, before backward, on every rank; "crash@9" kills every rank abruptly
-# after step 9 (its checkpoint, if any, written).
-INJECT_ENV = "MEDTITAN_TRAIN_INJECT"
-
 
 class StopSignal:
     """SIGUSR1 / SIGTERM noted by a handler, acted on between steps: ranks agree through an
@@ -58,15 +53,6 @@ class StopSignal:
         flag = torch.tensor([1.0 if self.received is not None else 0.0], device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
-
-
-def _injections() -> dict[int, str]:
-    spec = os.environ.get(INJECT_ENV, "")
-    out = {}
-    for item in filter(None, spec.split(",")):
-        kind, _, step = item.partition("@")
-        out[int(step)] = kind
-    return out
 
 
 def init_distributed() -> tuple[int, int, torch.device]:
@@ -186,7 +172,11 @@ class Trainer:
     """One training run, set up in the constructor (process group, mesh, data, model with its
     parallelisms, optimizer, checkpoints, guard, metrics, resume) and driven by `fit`.
     `train_step` is one optimizer step on the micro-batches it is given, so a benchmark can feed
-    its own batches (the GPU benchmark probes the largest micro-batch that fits this way)."""
+    its own batches (the GPU benchmark probes the largest micro-batch that fits this way).
+
+    The parts, as torchtitan splits them: `forward_backward_step` (one micro-batch),
+    `train_step` (one optimizer step over a global batch's micro-batches) and `train` (the loop:
+    schedule, logging, validation, checkpoints, the stop signal)."""
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
@@ -265,11 +255,25 @@ class Trainer:
         self.flops_per_token = args.flops_per_token(training.seq_len)
         self.peak_flops = device_peak_flops(self.device)
         self.dp_group = self.mesh.get_group("dp_shard")
-        self.injections = _injections()
+        self.faults = training_faults()  # medtitan/faults.py: MEDTITAN_TRAIN_INJECT, for the tests
+
+    def forward_backward_step(self, inputs: torch.Tensor, labels: torch.Tensor, global_tokens: torch.Tensor,
+                              step: int) -> torch.Tensor:
+        """One micro-batch: forward, the summed token cross-entropy, backward of it divided by the
+        global batch's token count (so gradients add up to the global token mean whatever the
+        parallelism and accumulation). Returns the summed loss, detached, in float64."""
+        logits = self.model(inputs.to(self.device))
+        summed = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(self.device).flatten(), reduction="sum")
+        # An injected fault stands for bad data at that point of the stream: it fires once, so a
+        # rollback that skips the data range does not meet it again.
+        if self.faults.get(step) in ("nan", "spike"):
+            summed = summed * (float("nan") if self.faults.pop(step) == "nan" else 50.0)
+        (summed / global_tokens.float()).backward()
+        return summed.detach().double()
 
     def train_step(self, micro_batches: list[tuple[torch.Tensor, torch.Tensor]], step: int) -> StepOutcome:
-        """Forward and backward over the micro-batches (the loss normalised by the global token
-        count), the gradient norm, the guard's check, clipping and the optimizer step."""
+        """One optimizer step on the micro-batches given: forward and backward of each, the
+        gradient norm, the guard's check, clipping and the optimizer step."""
         device, model = self.device, self.model
         local_tokens = torch.tensor(float(sum(labels.numel() for _, labels in micro_batches)), dtype=torch.float64,
                                     device=device)
@@ -277,17 +281,7 @@ class Trainer:
         dist.all_reduce(global_tokens, group=self.dp_group)
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for inputs, labels in micro_batches:
-            logits = model(inputs.to(device))
-            summed = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(device).flatten(), reduction="sum")
-            # An injected fault stands for bad data at that point of the stream: it fires once,
-            # so a rollback that skips the data range does not meet it again.
-            kind = self.injections.pop(step, None) if self.injections.get(step) in ("nan", "spike") else None
-            if kind == "nan":
-                summed = summed * float("nan")
-            elif kind == "spike":
-                summed = summed * 50.0
-            (summed / global_tokens.float()).backward()
-            loss_sum += summed.detach().double()
+            loss_sum += self.forward_backward_step(inputs, labels, global_tokens, step)
         dist.all_reduce(loss_sum, group=self.dp_group)
         loss = (loss_sum / global_tokens).item()
         norm_value = grad_norm(model.parameters()).item()
@@ -328,7 +322,7 @@ class Trainer:
         metrics.log_event({"event": "rolled_back", "to_step": restored, "skipped_steps": step - restored})
         return restored
 
-    def fit(self) -> dict:
+    def train(self) -> dict:
         """Train to training.steps: learning-rate schedule, logging, validation, checkpoints,
         the stop signal and fault injection."""
         config, metrics = self.config, self.metrics
@@ -379,9 +373,8 @@ class Trainer:
                 if self.rank == 0:
                     print(f"stopped at step {step} on {name}; checkpoint saved, the next run resumes here", flush=True)
                 break
-            if self.injections.get(step) == "crash":
-                sys.stdout.flush()
-                os._exit(75)
+            if self.faults.get(step) == "crash":
+                crash()
         self.step = step
         self.profiler.close()
         metrics.close()
@@ -395,7 +388,7 @@ class Trainer:
 
 
 def train(config: JobConfig) -> dict:
-    return Trainer(config).fit()
+    return Trainer(config).train()
 
 
 def main(argv: list[str] | None = None) -> int:

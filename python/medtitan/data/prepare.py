@@ -28,7 +28,9 @@ def _demo_prerequisites(build_config) -> None:
 
 
 def ensure_build(config) -> Path:
-    """The build output folder to train on (rank 0 builds it when missing; others wait)."""
+    """The build output folder to train on. When it is missing: an error saying how to build it,
+    or, with data.build_if_missing, rank 0 builds it (the demo's corpus and tokenizer first) while
+    the others wait."""
     if config.data.shards and (Path(config.data.shards) / "manifest.json").exists():
         return Path(config.data.shards)  # built already: the build config (and its corpus) need not be here
     from medtitan.data.build import build
@@ -44,6 +46,10 @@ def ensure_build(config) -> Path:
     if not (shards / "manifest.json").exists():
         if build_config is None:
             raise ValueError(f"{shards}/manifest.json is missing and there is no build config to make it")
+        if not config.data.build_if_missing:
+            raise ValueError(f"{shards}/manifest.json is missing: build the data first (medtitan-data build --config "
+                             f"{build_config_path}; `make demo` does it for the demo), or pass "
+                             "--data.build_if_missing true to have rank 0 build it before training")
         if dist.get_rank() == 0:
             if build_config_path.resolve() == (REPO / "data_configs" / "demo.toml").resolve():
                 _demo_prerequisites(build_config)

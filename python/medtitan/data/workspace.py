@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,21 +19,12 @@ from medtitan.data.private import (
     is_private,
     make_private_folder,
 )
+from medtitan.faults import build_crash_point
 
 STAGES = ("ingest", "deid", "filter", "dedup", "decontaminate", "mix", "pack", "write")
-# Fault injection for the resume tests: MEDTITAN_BUILD_CRASH=<stage>[:<partition>] exits the
-# process abruptly inside that stage (after that partition's output, before the stage is done).
-CRASH_ENV = "MEDTITAN_BUILD_CRASH"
-
-
-def crash_point(stage: str, partition: int | None = None) -> None:
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    name, _, part = wanted.partition(":")
-    if name == stage and (not part or (partition is not None and int(part) == partition)):
-        sys.stdout.flush()
-        os._exit(75)
+# The build's crash points (medtitan/faults.py: MEDTITAN_BUILD_CRASH), under the name the
+# stages call.
+crash_point = build_crash_point
 
 
 def temporary_name(path: Path, suffix: str = "") -> Path:
