@@ -216,7 +216,8 @@ fn write_shards<'py>(
             })
             .collect();
         if chunks.is_empty() {
-            // An empty split still gets one (empty) shard, so readers find a valid dataset.
+            // An empty split still gets one shard (no samples, a .bin of one unused token), so
+            // readers find a valid dataset they can memory-map.
             let info = write_shard(&shard_prefixes.remove(0), std::iter::empty::<Vec<u32>>(), sample_len, token_type)
                 .map_err(|e| PyOSError::new_err(format!("{}: {e}", prefix.display())))?;
             infos.push(info);

@@ -141,6 +141,12 @@ pub fn write_shard<S: AsRef<[u32]>>(
         bin.write(&buffer)?;
         count += 1;
     }
+    if count == 0 {
+        // An empty shard's .bin holds one unused token: readers memory-map the .bin (Megatron's
+        // MMapIndexedDataset does, and numpy refuses to map an empty file), and an index of no
+        // sequences points at nothing in it.
+        bin.write(&vec![0u8; token_type.size()])?;
+    }
     let (bin_sha256, bin_bytes) = bin.finish()?;
 
     let idx_tmp = with_suffix(prefix, ".idx.tmp");
@@ -195,6 +201,10 @@ mod tests {
         assert_eq!(idx[17], 8);
         assert_eq!(idx.len(), 9 + 8 + 1 + 8 + 8 + 2 * 4 + 2 * 8 + 3 * 8);
         assert!(!dir.join("train-00000.bin.tmp").exists());
+        // An empty shard: no sequences, and a .bin that can be memory-mapped (one unused token).
+        let info = write_shard(&dir.join("empty"), std::iter::empty::<Vec<u32>>(), 3, TokenType::U16).unwrap();
+        assert_eq!((info.samples, info.bin_bytes), (0, 2));
+        assert_eq!(std::fs::read(dir.join("empty.idx")).unwrap().len(), 9 + 8 + 1 + 8 + 8 + 8);
         let too_big = vec![vec![70_000u32, 1, 2]];
         assert!(write_shard(&dir.join("bad"), too_big.iter().map(Vec::as_slice), 3, TokenType::U16).is_err());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -329,3 +329,16 @@ def test_large_vocabularies_are_written_as_int32_and_read_back(tmp_path):
     assert rows == [tuple(range(70_000 + k * sample_len, 70_000 + (k + 1) * sample_len)) for k in range(samples)]
     assert [tuple(s.tolist()) for p in sorted(tmp_path.glob("big-*.idx")) for s in read_megatron(p.with_suffix(""))] == \
         [tuple(dataset[i].tolist()) for i in range(samples)]
+
+
+def test_an_empty_split_is_one_shard_every_reader_can_memory_map(tmp_path):
+    """No samples: one shard of no sequences whose .bin holds one unused token, so a reader
+    that memory-maps the .bin (Megatron's does; numpy cannot map an empty file) opens it."""
+    from medtitan import _core
+
+    (tmp_path / "packed.u32").write_bytes(b"")
+    (shard,) = _core.write_shards(tmp_path / "packed.u32", 5, 3, 3, 8000, tmp_path / "validation")
+    assert shard["samples"] == 0
+    prefix = tmp_path / "validation-00000"
+    assert np.memmap(prefix.with_name(prefix.name + ".bin"), dtype="<u2", mode="r").shape == (1,)
+    assert read_megatron(prefix) == [] and len(ShardDataset(tmp_path)) == 0

@@ -270,11 +270,11 @@ def test_missing_shards_are_an_error_that_says_how_to_build_them_unless_asked_to
             "--data.build_config", str(config), "--training.seq_len", str(SEQ_LEN), "--job.dump_folder",
             str(tmp_path / "dump"), "--training.steps", "2", "--checkpoint.enable", "false",
             "--validation.enable", "false"]
-    refused = subprocess.run(base, capture_output=True, text=True, timeout=300, cwd=REPO)
+    refused = subprocess.run(base, check=False, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert refused.returncode != 0 and not (tmp_path / "fresh").exists()
     assert f"{tmp_path / 'fresh'}/manifest.json is missing: build the data first (medtitan-data build --config" \
            in refused.stderr and "--data.build_if_missing true" in refused.stderr
-    built = subprocess.run(base + ["--data.build_if_missing", "true"], capture_output=True, text=True, timeout=600,
-                           cwd=REPO)
+    built = subprocess.run(base + ["--data.build_if_missing", "true"], check=False, capture_output=True, text=True,
+                           timeout=600, cwd=REPO)
     assert built.returncode == 0, built.stderr[-3000:]
     assert (tmp_path / "fresh" / "manifest.json").exists() and len(losses(tmp_path / "dump")) == 2
