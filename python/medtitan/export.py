@@ -49,7 +49,6 @@ choices and known differences:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -58,6 +57,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+
+from medtitan.checksums import sha256_of
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 DEFAULT_MAX_SHARD_BYTES = 5 * 10**9
@@ -235,7 +236,7 @@ def write_tokenizer(tokenizer_model: Path, output: Path, model_max_length: int) 
         print(f"medtitan export-hf: warning: {len(mismatched)} pieces of {tokenizer_model} do not encode to "
               f"themselves; tokenizer.json may differ from SentencePiece on those words: {mismatched[:10]}",
               file=sys.stderr)
-    return {"vocab_size": len(model.pieces), "sha256": _sha256(tokenizer_model),
+    return {"vocab_size": len(model.pieces), "sha256": sha256_of(tokenizer_model),
             "ids": {name: next(i for i, p in enumerate(model.pieces) if p.piece == piece)
                     for name, piece in specials.items()},
             "pieces_not_encoding_to_themselves": mismatched}
@@ -353,14 +354,6 @@ def hf_config(args, dtype: str, specials: dict[str, int]) -> dict:
 
 
 # --- the export ----------------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_checkpoint(checkpoint: Path) -> None:

@@ -41,7 +41,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from medtitan import _core
 from medtitan.data.build_config import BuildConfig, ConfigError
@@ -52,7 +51,8 @@ from medtitan.data.mix_tasks import TASKS as MIX_TASKS
 from medtitan.data.mix_tasks import mix_start
 from medtitan.data.private import PRIVATE_FOLDER, PRIVATE_STAGES, PROBE_PAIRS_FILE, UNLISTED_RELEASED, WORK_FOLDER
 from medtitan.data.routing import peak_rss_mb
-from medtitan.data.shards import DOC_TYPES_FILE, sha256_of
+from medtitan.checksums import sha256_of
+from medtitan.data.shards import DOC_TYPES_FILE
 from medtitan.data.workspace import (STAGES, StageCounts, Workspace, crash_point, read_jsonl, stable_hash,
                                      write_atomic, write_json, write_jsonl)
 from medtitan.tokenizer import Tokenizer
@@ -83,9 +83,6 @@ class Builder:
     def log(self, message: str) -> None:
         if self.progress:
             print(message, flush=True)
-
-    def bar(self, iterable, desc: str, total: int | None = None):
-        return tqdm(iterable, desc=desc, total=total, unit=" part", disable=not self.progress, leave=False)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -226,9 +223,6 @@ class Builder:
         return counts.to_json({f"quarantined: {k}": v for k, v in reasons.items()}, partitions=partition,
                               blank_lines=blank_lines, files=files, documents_by_source=dict(per_source),
                               input_bytes=sum(f["bytes"] for f in files))
-
-    def _partitions(self, stage: str) -> list[int]:
-        return sorted(int(p.stem.split("-")[1]) for p in self.work.stage(stage).glob("part-*.jsonl"))
 
     # --- de-identification ----------------------------------------------------------------
 
@@ -623,14 +617,6 @@ def _write_sample_doc_types(folder: Path, samples_by_type: dict[str, int], seed:
 def _as_bytes(array: np.ndarray, dtype: str) -> np.ndarray:
     """A contiguous little-endian copy viewed as bytes, as the Rust buffers expect."""
     return np.ascontiguousarray(array, dtype=dtype).view(np.uint8)
-
-
-def _npz_bytes(**arrays) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
 
 
 def build(config: BuildConfig, progress: bool = True, executor: str = "local", address: str | None = None,

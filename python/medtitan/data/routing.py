@@ -94,13 +94,3 @@ def read_routed(paths: list[Path], destination: int) -> dict[str, list]:
     """As read_routed_table, as Python lists by column ({} when there are no rows)."""
     table = read_routed_table(paths, destination)
     return table.to_pydict() if table is not None else {}
-
-
-def baseline_task(context, index: int) -> dict:
-    """Imports what every build task imports and does nothing: its peak memory in a fresh
-    process is the floor under every task's (the memory model's constant term)."""
-    import importlib
-
-    for module in ("pyarrow", "medtitan.data.build_tasks", "medtitan.data.mix_tasks"):
-        importlib.import_module(module)
-    return task_done()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import struct
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from medtitan.checksums import sha256_of
 
 MAGIC = b"MMIDIDX\x00\x00"
 DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
@@ -133,14 +134,6 @@ def sample_doc_types(folder: str | os.PathLike) -> tuple[list[str], np.ndarray] 
     if len(labels) and (labels.min() < 0 or labels.max() >= len(value["doc_types"])):
         raise ShardFormatError(f"{path}: sample_doc_type holds an index outside doc_types")
     return list(value["doc_types"]), labels
-
-
-def sha256_of(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify(output: str | os.PathLike) -> list[str]:

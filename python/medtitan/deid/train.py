@@ -12,7 +12,6 @@ dev figures).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import zlib
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medtitan import _core
+from medtitan.checksums import sha256_of
 from medtitan.deid import lexicons as lexicon_source
 from medtitan.deid import synth
 
@@ -47,14 +47,6 @@ class TrainDeidConfig:
             raise ValueError(f"epochs, copies, runs and folds (<= 64) must be at least 1, got {self.epochs}, "
                              f"{self.copies}, {self.runs}, "
                              f"{self.folds}")
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- dev figures ----------------------------------------------------------------------------------
@@ -193,7 +185,7 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
         "copies": config.copies,
         "folds": config.folds,
         "dev_fraction": config.dev_fraction,
-        "corpus": [{"file": p.name, "sha256": _file_sha256(p), "bytes": p.stat().st_size} for p in paths],
+        "corpus": [{"file": p.name, "sha256": sha256_of(p), "bytes": p.stat().st_size} for p in paths],
         "documents": {"train": len(train_docs), "dev": len(dev_docs)},
         "planted_train_spans": dict(sorted(planted.items())),
         "dev": figures,
