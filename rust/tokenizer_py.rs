@@ -13,9 +13,12 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// A SentencePiece BPE model, encoding id for id as sentencepiece does (rust/bpe.rs): load it
+/// with `Tokenizer.from_file(path)`; thread-safe, and the batch methods release the GIL.
 #[pyclass(module = "medtitan._core", frozen)]
 pub struct Tokenizer {
     model: Arc<SentencePieceBpe>,
+    /// The `.model` file it was loaded from.
     #[pyo3(get)]
     path: String,
 }
@@ -101,11 +104,13 @@ impl Tokenizer {
         Ok(Tokenizer { model: Arc::new(model), path: shown })
     }
 
+    /// The number of pieces, ids 0 .. vocab_size - 1.
     #[getter]
     fn vocab_size(&self) -> usize {
         self.model.vocab_size()
     }
 
+    /// The id of <unk>, given to what the vocabulary cannot encode (without byte fallback).
     #[getter]
     fn unk_id(&self) -> u32 {
         self.model.unk_id()
@@ -117,6 +122,7 @@ impl Tokenizer {
         self.model.splits_into_words()
     }
 
+    /// The piece of `id`; ValueError for an id outside the vocabulary.
     fn id_to_piece(&self, id: u32) -> PyResult<String> {
         self.model.id_to_piece(id).map(str::to_string).ok_or_else(|| {
             PyValueError::new_err(format!("invalid id {id}: the vocabulary has {} pieces", self.model.vocab_size()))
@@ -128,10 +134,12 @@ impl Tokenizer {
         self.model.piece_to_id(piece)
     }
 
+    /// `text` as the model's normalizer (NFKC and whitespace rules of its spec) writes it before encoding.
     fn normalize(&self, text: &str) -> String {
         self.model.normalize(text)
     }
 
+    /// The ids of `text`, the same as sentencepiece's `encode(text)` for the same model.
     fn encode(&self, text: &str) -> Vec<u32> {
         self.model.encode_cached(text)
     }
@@ -225,6 +233,7 @@ impl Tokenizer {
         Ok((PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
     }
 
+    /// The text of `ids` (byte pieces joined back into UTF-8); ValueError for an id outside the vocabulary.
     fn decode(&self, ids: Vec<u32>) -> PyResult<String> {
         self.model.decode(&ids).map_err(PyValueError::new_err)
     }
