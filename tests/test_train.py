@@ -150,6 +150,20 @@ def test_config_overrides_and_errors(tmp_path):
         load_job_config(tmp_path / "bad.toml")
 
 
+def test_paths_in_a_config_file_resolve_against_its_folder_and_on_the_command_line_against_the_cwd(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "train.toml").write_text('[job]\ndump_folder = "runs/a"\n[data]\nbuild_config = "data.toml"\n'
+                                       f'shards = "{tmp_path / "abs"}"\n')
+    config = load_job_config(folder / "train.toml")
+    assert config.job.dump_folder == str(folder / "runs" / "a") and config.data.build_config == str(folder / "data.toml")
+    assert config.data.shards == str(tmp_path / "abs")  # absolute stays
+    config = load_job_config(folder / "train.toml", ["--job.dump_folder", "elsewhere"])
+    assert config.job.dump_folder == "elsewhere"  # the command line's own, as typed
+    repo_config = load_job_config(REPO / "train_configs" / "debug.toml")
+    assert Path(repo_config.data.build_config).resolve() == REPO / "data_configs" / "demo.toml"
+
+
 def test_activation_checkpointing_changes_memory_not_losses(shards, single, tmp_path):
     for mode in ("full", "selective"):
         dump = tmp_path / mode

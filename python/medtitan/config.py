@@ -175,8 +175,16 @@ def _convert(value: str, current, where: str):
         raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}") from error
 
 
+# Paths a train config names: in the TOML file they are relative to the file's folder (so a
+# config works from any working directory, and from an installed package); on the command line,
+# relative to the working directory, as any command-line path.
+PATH_KEYS = {("job", "dump_folder"), ("data", "build_config"), ("data", "shards")}
+
+
 def load_job_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> JobConfig:
-    """A TOML file (sections and keys as above) with `--section.key value` overrides applied."""
+    """A TOML file (sections and keys as above) with `--section.key value` overrides applied.
+    Paths in the file resolve against its folder, paths on the command line against the
+    working directory."""
     config = JobConfig(path=str(path or ""))
     data = {}
     if path:
@@ -186,6 +194,7 @@ def load_job_config(path: str | os.PathLike | None, overrides: list[str] = ()) -
             raise ValueError(f"{path}: no such train config") from error
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"{path}: not valid TOML: {error}") from error
+    base = Path(path).parent if path else Path(".")
     for name, table in data.items():
         if name not in SECTIONS:
             raise ValueError(f"{path}: unknown section [{name}]; known: {', '.join(SECTIONS)}")
@@ -194,6 +203,8 @@ def load_job_config(path: str | os.PathLike | None, overrides: list[str] = ()) -
         for key, value in table.items():
             if key not in known:
                 raise ValueError(f"{path}: unknown key {name}.{key}; known: {', '.join(sorted(known))}")
+            if (name, key) in PATH_KEYS and isinstance(value, str) and value and not Path(value).is_absolute():
+                value = os.path.normpath(base / value)  # a file's paths are relative to the file's folder
             setattr(section, key, value)
     args = list(overrides)
     while args:

@@ -12,7 +12,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _demo_prerequisites(build_config) -> None:
-    """Generate the demo corpus and train the demo tokenizer when the demo build needs them."""
+    """Generate the demo corpus and train the demo tokenizer when the demo build needs them (the
+    generator, data_tools/, belongs to the source checkout, not to the installed package)."""
+    if not (REPO / "data_tools" / "demo_corpus.py").exists():
+        raise ValueError("the demo corpus is made by data_tools/ of the source checkout (make demo there); an "
+                         "installed medtitan builds from your own corpus and tokenizer")
     # The demo sources all live in the generated corpus folder.
     corpus = build_config.resolve(build_config.sources[0].paths[0]).parent
     if not all(build_config.source_files_exist()):
@@ -36,9 +40,8 @@ def ensure_build(config) -> Path:
     from medtitan.data.build import build
     from medtitan.data.build_config import load_build_config
 
-    build_config_path = Path(config.data.build_config)
-    if not build_config_path.is_absolute():
-        build_config_path = (REPO / build_config_path) if not build_config_path.exists() else build_config_path.resolve()
+    # (load_job_config resolved a path of the config file against the file's folder.)
+    build_config_path = Path(config.data.build_config).resolve()
     build_config = load_build_config(build_config_path) if build_config_path.exists() else None
     shards = Path(config.data.shards) if config.data.shards else (build_config.output if build_config else None)
     if shards is None:
