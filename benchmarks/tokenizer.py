@@ -35,7 +35,7 @@ def main() -> int:
     import tokenizers
 
     from medtitan import _core
-    from medtitan.tokenizer_fertility import load_encoder
+    from medtitan.tokenizer.fertility import load_encoder
 
     corpus = args.corpus or (SHARED if SHARED.is_dir() else demo_corpus_dir())
     texts, source = load_texts(corpus), str(corpus)

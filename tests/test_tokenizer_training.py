@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from medtitan.tokenizer import SECTION_HEADERS, Tokenizer, TokenizerTrainingConfig, train_tokenizer
-from medtitan.tokenizer_fertility import (
+from medtitan.tokenizer.fertility import (
     CASE_STUDY_TERMS, MedtitanEncoder, fertility, fertility_report, load_encoder, term_fertility,
 )
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data, read_jsonl

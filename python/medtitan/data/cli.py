@@ -67,7 +67,7 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
 def _fertility(args: argparse.Namespace) -> int:
     from medtitan.data.documents import ReadReport, read_documents
     from medtitan.tokenizer import Tokenizer
-    from medtitan.tokenizer_fertility import (
+    from medtitan.tokenizer.fertility import (
         CASE_STUDY_TERMS, MedtitanEncoder, fertility_report, format_report, load_encoder,
     )
 
