@@ -224,11 +224,10 @@ impl SentencePieceBpe {
             match piece.kind {
                 PieceType::UserDefined => user_defined.push(piece.piece.as_str()),
                 PieceType::Unused => has_unused = true,
-                PieceType::Unknown => {
-                    if unk_id.replace(id).is_some() {
-                        return Err("the model defines <unk> twice".into());
-                    }
+                PieceType::Unknown if unk_id.replace(id).is_some() => {
+                    return Err("the model defines <unk> twice".into());
                 }
+                PieceType::Unknown => {}
                 PieceType::Byte => {
                     if !model.trainer.byte_fallback {
                         return Err(format!("byte piece {:?} found although byte_fallback is off", piece.piece));

@@ -189,7 +189,7 @@ fn write_shards<'py>(
         let file = File::open(&packed).map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?;
         let length = file.metadata().map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?.len() as usize;
         let sample_bytes = sample_len * 4;
-        if length % sample_bytes != 0 {
+        if !length.is_multiple_of(sample_bytes) {
             return Err(PyValueError::new_err(format!(
                 "{shown}: {length} bytes is not a whole number of {sample_len}-token samples"
             )));

@@ -53,7 +53,7 @@ pub fn pairs_at_or_above(sets: &[Vec<u64>], threshold: f64) -> Vec<(usize, usize
                 })
         })
         .collect();
-    pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    pairs.sort_by_key(|p| (p.0, p.1));
     pairs
 }
 

@@ -78,7 +78,7 @@ impl ContaminationIndex {
                 (overlap > threshold).then_some((sample, overlap))
             })
             .collect();
-        matches.sort_by(|a, b| a.0.cmp(&b.0));
+        matches.sort_by_key(|m| m.0);
         matches
     }
 }

@@ -70,7 +70,7 @@ impl CharsMap {
             return Err("precompiled charsmap is broken (shorter than its header)".into());
         }
         let trie_size = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
-        if trie_size >= blob.len() || trie_size % 4 != 0 {
+        if trie_size >= blob.len() || !trie_size.is_multiple_of(4) {
             return Err(format!(
                 "precompiled charsmap is broken (trie of {trie_size} bytes in a blob of {})",
                 blob.len()

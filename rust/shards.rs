@@ -205,7 +205,7 @@ mod tests {
         let info = write_shard(&dir.join("empty"), std::iter::empty::<Vec<u32>>(), 3, TokenType::U16).unwrap();
         assert_eq!((info.samples, info.bin_bytes), (0, 2));
         assert_eq!(std::fs::read(dir.join("empty.idx")).unwrap().len(), 9 + 8 + 1 + 8 + 8 + 8);
-        let too_big = vec![vec![70_000u32, 1, 2]];
+        let too_big = [vec![70_000u32, 1, 2]];
         assert!(write_shard(&dir.join("bad"), too_big.iter().map(Vec::as_slice), 3, TokenType::U16).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -192,7 +192,7 @@ impl Tokenizer {
         // SAFETY: the buffer is contiguous, `data` keeps its exporter alive (and the view valid)
         // until this function returns, and it is only read.
         let data: &[u8] = unsafe { std::slice::from_raw_parts(data.buf_ptr() as *const u8, data.len_bytes()) };
-        if offsets.len() % 8 != 0 || offsets.len() < 8 {
+        if !offsets.len().is_multiple_of(8) || offsets.len() < 8 {
             return Err(PyValueError::new_err("offsets must hold at least one little-endian int64"));
         }
         let bounds: Vec<i64> = offsets.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();

@@ -796,7 +796,7 @@ pub(crate) mod tests {
         let train_with = |runs: usize| {
             let config = TrainConfig { seed: 3, epochs: 3, log2_buckets: 14, runs };
             let mut calls = Vec::new();
-            let model = train(&examples, &[vocab.clone()], vocab.clone(), &lexicon, &config, &mut |done| {
+            let model = train(&examples, std::slice::from_ref(&vocab), vocab.clone(), &lexicon, &config, &mut |done| {
                 calls.push(done);
                 true
             })
@@ -808,7 +808,7 @@ pub(crate) mod tests {
         assert_ne!(two, train_with(1).0, "two example orders average into another model");
         assert_eq!(reported, Some(examples.len() * 3 * 2), "progress counts every run");
         let config = TrainConfig { seed: 3, epochs: 3, log2_buckets: 14, runs: 2 };
-        let stopped = train(&examples, &[vocab.clone()], vocab, &lexicon, &config, &mut |_| false);
+        let stopped = train(&examples, std::slice::from_ref(&vocab), vocab.clone(), &lexicon, &config, &mut |_| false);
         assert!(stopped.is_err(), "a progress callback that answers false stops every run");
     }
 
