@@ -19,7 +19,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock $(shell find rust -name '*.rs')
 export PYO3_PYTHON := $(abspath $(PY))
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: setup demo test test-rust test-python bench clean gpu-prep
+.PHONY: setup demo test lint test-rust test-python bench clean gpu-prep
 
 setup: $(VENV)/.medtitan-built
 
@@ -56,7 +56,13 @@ demo: setup
 	$(VENV)/bin/medtitan model-card --checkpoint $(DEMO_DIR)/train/checkpoint/step-200 \
 		--eval $(DEMO_DIR)/eval/perplexity.json --output $(DEMO_DIR)/hf/README.md
 
-test: setup test-rust test-python
+test: setup lint test-rust test-python
+
+# ruff (the rules in pyproject.toml), rustfmt (rustfmt.toml) and clippy, warnings as errors.
+lint: setup
+	$(VENV)/bin/ruff check python tests benchmarks data_tools
+	cargo fmt --check
+	cargo clippy --release --quiet --lib --tests -- -D warnings
 
 test-rust: setup
 	cargo test --quiet

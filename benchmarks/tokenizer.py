@@ -89,7 +89,7 @@ def main() -> int:
     width = max(len(name) for name, _, _ in rows)
     print(f"{'run':<{width}}  {'MB/s':>8}  {'ratio':>8}")
     for name, speed, ratio in rows:
-        print(f"{name:<{width}}  {speed:8.1f}  {('%.2fx' % ratio) if ratio is not None else '':>8}")
+        print(f"{name:<{width}}  {speed:8.1f}  {f'{ratio:.2f}x' if ratio is not None else '':>8}")
     print("\nratios: medtitan rows against sentencepiece with the same thread count; the scaling row "
           "against medtitan flat on 1 thread (list outputs are built under the GIL, one thread at a time).")
     return 0

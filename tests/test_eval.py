@@ -220,7 +220,7 @@ def test_the_model_card_reports_the_recorded_figures(demo_build_for_eval, canary
     dedup = manifest["stages"]["dedup"]
     assert f"| dedup | {dedup['in']:,} | {dedup['kept']:,} | {dedup['removed']:,} |" in card
     assert f"| overall | {result['overall']['samples']} | {result['overall']['perplexity']:.2f} |" in card
-    last_loss = [json.loads(l) for l in (checkpoint.parents[1] / "metrics.jsonl").read_text().splitlines()][-1]
+    last_loss = [json.loads(line) for line in (checkpoint.parents[1] / "metrics.jsonl").read_text().splitlines()][-1]
     assert f"{last_loss['loss']:.3f} at step 30" in card
     assert "De-identification: on" in card
 

@@ -60,7 +60,7 @@ def parse_item(record: dict, where: str) -> Item:
         letters = sorted(options)
         lines = "\n".join(f"{letter}. {options[letter]}" for letter in letters)
         prompt = f"Question: {record['question']}\n{lines}"
-        return Item(str(record.get("id", where)), prompt, tuple(options[l] for l in letters),
+        return Item(str(record.get("id", where)), prompt, tuple(options[letter] for letter in letters),
                     letters.index(record["answer_idx"]))
     except (KeyError, ValueError, SyntaxError) as error:
         raise ValueError(f"{where}: not a multiple-choice record ({type(error).__name__}: {error})") from error

@@ -172,7 +172,7 @@ class FertilityReport:
 
 
 def fertility_report(documents_by_type: dict[str, list[str]], encoders: list[Encoder],
-                     terms: list[str] = list(CASE_STUDY_TERMS)) -> FertilityReport:
+                     terms: list[str] | tuple[str, ...] = CASE_STUDY_TERMS) -> FertilityReport:
     by_doc_type = {doc_type: [fertility(encoder, texts) for encoder in encoders]
                    for doc_type, texts in sorted(documents_by_type.items())}
     per_encoder = [term_fertility(encoder, terms) for encoder in encoders]
