@@ -1,4 +1,9 @@
-"""Exact and near-duplicate detection over a list of texts (the Rust core does the work).
+"""Exact and near-duplicate detection over a list of texts held in memory (the Rust core does the
+work): the reference dedup. The build does not call it: its dedup stage (build_tasks.py's
+dedup-map, dedup-exact, dedup-bands and dedup-confirm tasks, joined in build.py) computes the same
+thing through a keyed shuffle so that no task holds the corpus, and
+tests/test_executors.py::test_the_keyed_dedup_matches_the_in_memory_dedup checks that both give the
+same removals, reasons and keepers. Use this module for texts that fit in memory.
 
 Callers order the texts by document id: every duplicate group is represented by its smallest
 index, so dedup keeps the document with the smallest id, whatever the number of threads.
