@@ -131,12 +131,39 @@ def _model_card(args: argparse.Namespace) -> int:
     return 0
 
 
+TEMPLATES = ("build.toml", "tokenizer.toml", "train.toml")
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Starter configs from the templates shipped in the package, and an empty corpus/ folder."""
+    from importlib import resources
+
+    folder: Path = args.folder
+    existing = [name for name in TEMPLATES if (folder / name).exists()]
+    if existing and not args.force:
+        raise ValueError(f"{folder}: {', '.join(existing)} already exist; --force replaces them")
+    (folder / "corpus").mkdir(parents=True, exist_ok=True)
+    templates = resources.files("medtitan") / "templates"
+    for name in TEMPLATES:
+        (folder / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"wrote {', '.join(str(folder / name) for name in TEMPLATES)}; put JSONL files in {folder / 'corpus'}, then:")
+    print(f"  medtitan-data train-tokenizer {folder / 'corpus'} --config {folder / 'tokenizer.toml'} "
+          f"--output {folder / 'tokenizer'}")
+    print(f"  medtitan-data build --config {folder / 'build.toml'}")
+    print(f"  torchrun --standalone --nproc_per_node=2 -m medtitan.train --config {folder / 'train.toml'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medtitan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="versions of medtitan, its Rust core, Python and torch").set_defaults(
         run=_info
     )
+    starter = commands.add_parser("init", help="starter configs (build, tokenizer, train) in a folder, from templates")
+    starter.add_argument("folder", type=Path, help="the project folder (created)")
+    starter.add_argument("--force", action="store_true", help="replace configs that exist")
+    starter.set_defaults(run=_init)
     planner = commands.add_parser("plan", help="parameters, FLOPs, memory per GPU, GPU-hours, days and cost of a run")
     planner.add_argument("--config", required=True, help="a train config (train_configs/*.toml)")
     planner.add_argument("--gpus", type=int, required=True)
