@@ -419,6 +419,10 @@ def main_gpu(out: Path, only: set[str] | None, budget_s: float, cpu_smoke: bool 
     return 1 if failed or report.data.get("tests", {}).get("exit") not in (0, None) else 0
 
 
+def _percent(value) -> str:
+    return f"{value:.1%}" if isinstance(value, float) and math.isfinite(value) else "-"
+
+
 def markdown(data: dict) -> str:
     facts = data.get("gpu", {})
     lines = [(f"GPU: {facts.get('name')} ({facts.get('memory_gib', 0):.0f} GiB, compute capability "
@@ -436,14 +440,10 @@ def markdown(data: dict) -> str:
             continue
         losses = r.get("losses") or []
         shown = ", ".join(f"{losses[i]:.3f}" for i in (0, 9, 19) if i < len(losses))
-
-        def pct(value):
-            return f"{value:.1%}" if isinstance(value, float) and math.isfinite(value) else "-"
-
         tokens = f"{r['tokens_per_s']:,.0f}" if r.get("tokens_per_s") else "-"
         peak = f"{r['peak_memory_gib']:.1f}" if r.get("peak_memory_gib") else "-"
-        lines.append(f"| {name}: {r['what']} | {r.get('local_batch')} | {tokens} | {pct(r.get('mfu'))} | "
-                     f"{pct(r.get('mfu_6n'))} | {peak} | {shown} |")
+        lines.append(f"| {name}: {r['what']} | {r.get('local_batch')} | {tokens} | {_percent(r.get('mfu'))} | "
+                     f"{_percent(r.get('mfu_6n'))} | {peak} | {shown} |")
     comparison = data.get("bf16_vs_fp32")
     if comparison:
         lines += ["", (f"bf16 vs fp32, debug model, {comparison['steps']} steps: max relative loss difference "

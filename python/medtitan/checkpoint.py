@@ -64,7 +64,7 @@ class CheckpointManager:
         extra = {"step": step, "loader": loader.state_dict(), "guard": guard.state_dict(), "rng": _rng_state(),
                  "world_size": dist.get_world_size()}
         torch.save(extra, tmp / f"extra-rank{self.rank}.pt")
-        if training_faults().get(step) == "crash_in_save":
+        if step in training_faults()["crash_in_save"]:
             crash()  # after the files, before the rename that marks the checkpoint complete
         dist.barrier()
         if self.rank == 0:

@@ -12,7 +12,6 @@ nobody wrote down; the test fails when the stub is stale, which is when to exten
 from __future__ import annotations
 
 import inspect
-import re
 import sys
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def _parameters(signature: str, key: str = "") -> str:
     for raw in filter(None, (p.strip() for p in signature.strip("()").split(","))):
         name, _, default = raw.partition("=")
         name = name.lstrip("$")
-        if name in ("self", "type", "cls") or name.startswith("*"):
+        if name == "self" or name.startswith("*"):
             out.append(name)
             continue
         kind = PARAMETER_OVERRIDES.get(f"{key}.{name}", PARAMETERS.get(name, "Any"))
@@ -118,11 +117,7 @@ def _function(name: str, obj, indent: str = "", owner: str = "") -> list[str]:
     key = f"{owner}.{name}" if owner else name
     signature = getattr(obj, "__text_signature__", None) or "()"
     params = _parameters(signature, key)
-    if owner and not params.startswith("self") and not params.startswith("type"):
-        head = [f"{indent}@staticmethod"]
-    else:
-        head = []
-    params = re.sub(r"^type\b", "cls", params)
+    head = [f"{indent}@staticmethod"] if owner and not params.startswith("self") else []
     body = _docstring(obj, indent + "    ")
     returns = RETURNS.get(key, "Any")
     if not body:

@@ -37,12 +37,16 @@ def build_crash_point(stage: str, partition: int | None = None) -> None:
         crash()
 
 
-def training_faults() -> dict[int, str]:
-    """MEDTITAN_TRAIN_INJECT as {step: kind}, kind one of nan, spike, crash, crash_in_save."""
-    faults = {}
+TRAINING_FAULTS = ("nan", "spike", "crash", "crash_in_save")
+
+
+def training_faults() -> dict[str, set[int]]:
+    """MEDTITAN_TRAIN_INJECT as {kind: steps} for each kind of TRAINING_FAULTS ("crash@9" and
+    "crash_in_save@9" both hold)."""
+    faults: dict[str, set[int]] = {kind: set() for kind in TRAINING_FAULTS}
     for item in filter(None, os.environ.get(TRAIN_INJECT_ENV, "").split(",")):
         kind, _, step = item.partition("@")
-        if kind not in ("nan", "spike", "crash", "crash_in_save") or not step.isdigit():
+        if kind not in faults or not step.isdigit():
             raise ValueError(f"{TRAIN_INJECT_ENV}: {item!r} is not nan@N, spike@N, crash@N or crash_in_save@N")
-        faults[int(step)] = kind
+        faults[kind].add(int(step))
     return faults

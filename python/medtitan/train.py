@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -24,6 +24,8 @@ import torch.nn.functional as F
 
 from medtitan.checkpoint import CheckpointManager
 from medtitan.config import JobConfig, load_job_config
+from medtitan.data.loader import ShardLoader
+from medtitan.data.prepare import ensure_build
 from medtitan.faults import crash, training_faults
 from medtitan.lr import lr_factor
 from medtitan.metrics import MetricsLogger, device_peak_flops, memory_gib
@@ -185,8 +187,6 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.mesh, dp, tp = build_mesh(config, self.world, self.device)
         dp_rank = self.mesh.get_local_rank("dp_shard")
-        from medtitan.data.prepare import ensure_build
-
         self.shards = ensure_build(config)  # built first (by rank 0) when missing
         manifest = json.loads((self.shards / "manifest.json").read_text())
         if manifest["seq_len"] != config.training.seq_len:
@@ -216,8 +216,6 @@ class Trainer:
         self.model = model
         self.init_seconds = time.perf_counter() - started
 
-        from medtitan.data.loader import ShardLoader
-
         fingerprint = manifest["files"][f"train/{manifest['splits']['train']['shards'][0]}.bin"]["sha256"]
         training = config.training
         self.loader = ShardLoader(self.shards / "train", training.seq_len, training.global_batch_size,
@@ -234,8 +232,6 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(_decay_groups(model, config), lr=opt.lr, betas=(opt.beta1, opt.beta2),
                                            eps=opt.eps, **implementation)
         dump = Path(config.job.dump_folder)
-        from dataclasses import asdict
-
         # model.json in every checkpoint: what load_model builds, and what export-hf and the model
         # card need (the tokenizer, the data it was trained on, the whole job config).
         description = {"flavor": config.model.flavor, "args": asdict(args), "tokenizer": manifest["tokenizer"],
@@ -266,8 +262,12 @@ class Trainer:
         summed = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(self.device).flatten(), reduction="sum")
         # An injected fault stands for bad data at that point of the stream: it fires once, so a
         # rollback that skips the data range does not meet it again.
-        if self.faults.get(step) in ("nan", "spike"):
-            summed = summed * (float("nan") if self.faults.pop(step) == "nan" else 50.0)
+        if step in self.faults["nan"]:
+            self.faults["nan"].discard(step)
+            summed = summed * float("nan")
+        elif step in self.faults["spike"]:
+            self.faults["spike"].discard(step)
+            summed = summed * 50.0
         (summed / global_tokens.float()).backward()
         return summed.detach().double()
 
@@ -373,7 +373,7 @@ class Trainer:
                 if self.rank == 0:
                     print(f"stopped at step {step} on {name}; checkpoint saved, the next run resumes here", flush=True)
                 break
-            if self.faults.get(step) == "crash":
+            if step in self.faults["crash"]:
                 crash()
         self.step = step
         self.profiler.close()

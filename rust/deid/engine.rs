@@ -1310,13 +1310,13 @@ fn place_unit(words: &[TokenFacts], i: usize, want: u16) -> Option<usize> {
 fn country_spans(text: &str, words: &[TokenFacts]) -> Vec<Span> {
     const PERSON: &[&str] = &["he", "she", "his", "her", "him", "patient", "pt", "patient's", "pt's"];
     let lower = |i: usize| text[words[i].token.start..words[i].token.end].to_ascii_lowercase();
+    // A pronoun or a relation of the lexicons ("her family", "his wife") before it in the sentence.
     let about_a_person = |i: usize| {
         (0..i)
             .rev()
             .take(16)
-            .map(lower)
-            .take_while(|w| !matches!(w.as_str(), "." | ";" | "!" | "?"))
-            .any(|w| PERSON.contains(&w.as_str()) || RELATIONS_OF_A_PERSON.contains(&w.as_str()))
+            .take_while(|&k| !matches!(lower(k).as_str(), "." | ";" | "!" | "?"))
+            .any(|k| words[k].flags & flags::RELATION != 0 || PERSON.contains(&lower(k).as_str()))
     };
     let mut out = Vec::new();
     for i in 1..words.len() {
@@ -1340,10 +1340,6 @@ fn country_spans(text: &str, words: &[TokenFacts]) -> Vec<Span> {
     }
     out
 }
-
-/// Words for a person's family, which make a sentence one about a person.
-const RELATIONS_OF_A_PERSON: &[&str] =
-    &["mother", "father", "parents", "family", "wife", "husband", "son", "daughter", "brother", "sister"];
 
 fn city_state_spans(text: &str, words: &[TokenFacts]) -> Vec<Span> {
     let unit = |i: usize, want: u16| place_unit(words, i, want);
@@ -1441,10 +1437,7 @@ fn propagate_names(
             if !lower_doc && !word.starts_with(char::is_uppercase) {
                 continue;
             }
-            let lower = word.to_lowercase();
-            let mut title: String = lower.chars().take(1).flat_map(char::to_uppercase).collect();
-            title.push_str(&lower[lower.chars().next().map_or(0, char::len_utf8)..]);
-            for form in [word.to_string(), word.to_uppercase(), title] {
+            for form in [word.to_string(), word.to_uppercase(), super::rules::title_case(word)] {
                 if !forms.contains(&form) {
                     forms.push(form);
                 }

@@ -4896,23 +4896,17 @@ fn refine_organization_employer(text: &str, caps: &Groups) -> Option<(usize, usi
     let (start, end) = span_of(caps, 1).or_else(|| span_of(caps, 2))?;
     // Common words in capitals that end in an institution's head name one institution: "works for
     // the Social Security Administration", "retired from the Water Department".
-    let (mut run, mut run_end, mut head, mut offset) = (0, start, false, start);
-    for raw in text[start..end].split(' ') {
-        let token_start = offset;
-        offset += raw.len() + 1;
-        let w = raw.trim_end_matches([',', '.']);
-        if !w.starts_with(|c: char| c.is_uppercase()) || is_placeholder(w) {
-            break;
-        }
-        run += 1;
-        run_end = token_start + w.len();
-        head = word_in_list(INSTITUTION_HEADS, w);
-        if w.len() != raw.len() {
-            break;
-        }
-    }
-    if run >= 2 && head {
-        return Some((start, run_end));
+    let words = spaced_words(text, start, end);
+    // The capitalized words up to the first that ends in punctuation.
+    let cut = words.iter().position(|(_, raw)| raw.ends_with([',', '.'])).map_or(words.len(), |k| k + 1);
+    let run: Vec<(usize, &str)> = words[..cut]
+        .iter()
+        .map(|&(at, raw)| (at, raw.trim_end_matches([',', '.'])))
+        .take_while(|(_, w)| w.starts_with(|c: char| c.is_uppercase()) && !is_placeholder(w))
+        .collect();
+    if run.len() >= 2 && run.last().is_some_and(|(_, w)| word_in_list(INSTITUTION_HEADS, w)) {
+        let (at, w) = run[run.len() - 1];
+        return Some((start, at + w.len()));
     }
     // The name: words up to the first function word, at least one that is no role, place word
     // or generic ("works for the County" is not an employer's name).
@@ -5136,6 +5130,13 @@ fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
 }
 
 /// Name words found through a cue, looked for again everywhere else in the same text.
+/// "KAMALA" and "kamala" -> "Kamala".
+pub(crate) fn title_case(word: &str) -> String {
+    let lower = word.to_lowercase();
+    let mut chars = lower.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 fn propagate_names(text: &str, spans: Vec<Span>) -> Vec<Span> {
     let mut names: Vec<String> = Vec::new();
     for span in spans.iter().filter(|s| s.kind == PhiType::Name) {
@@ -5162,15 +5163,7 @@ fn propagate_names(text: &str, spans: Vec<Span>) -> Vec<Span> {
             }
             // A name a header writes in capitals is written in title case in the text below it
             // ("KAMALA GRESON  685-66-52 ..." then "Kamala Greson recovered well").
-            let title = word
-                .chars()
-                .all(|c| !c.is_lowercase())
-                .then(|| {
-                    let lower = word.to_lowercase();
-                    let mut chars = lower.chars();
-                    chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                })
-                .flatten();
+            let title = word.chars().all(|c| !c.is_lowercase()).then(|| title_case(word));
             for form in [Some(word.to_string()), Some(word.to_uppercase()), title].into_iter().flatten() {
                 if !names.contains(&form) {
                     names.push(form);
