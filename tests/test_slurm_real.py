@@ -57,6 +57,27 @@ class RealSlurm:
         out = self.run("scontrol", "-o", "show", "job", job_id).stdout
         return dict(re.findall(r"(\w+)=(\S*)", out))
 
+    ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
+
+    def final_state(self, job_id: str, timeout: float, what: str, on_poll=None, settle_s: float = 8.0) -> str:
+        """The job's state once it has ended and stayed ended for settle_s: a job being requeued can
+        show FAILED for a moment (its script exited non-zero after `scontrol requeue`) before it is
+        PENDING again, as CI saw once."""
+        since = {}
+
+        def settled():
+            info = self.job(job_id)
+            if on_poll:
+                on_poll(info)
+            state = info.get("JobState")
+            if state not in self.ENDED:
+                since.clear()
+                return None
+            first = since.setdefault(state, time.monotonic())
+            return state if time.monotonic() - first >= settle_s else None
+
+        return self.wait_for(settled, timeout, what)
+
     def wait_for(self, predicate, timeout: float, what: str, poll: float = 1.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -89,22 +110,18 @@ def test_the_build_on_real_slurm_equals_the_local_build_and_resumes_after_a_fail
     def final_job(stdout: str) -> str:
         return re.search(r"final (\d+)", stdout).group(1)
 
-    def ended(job_id: str) -> str | None:
-        state = real_slurm.job(job_id).get("JobState")
-        return state if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT") else None
-
     # First run: task 0 of deid fails; its array fails and the jobs after it are cancelled.
     first = subprocess.run([str(SLURM / "build.sh")], check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
                            env=env | {"MEDTITAN_BUILD_CRASH": "deid:0"})
     assert first.returncode == 0, first.stdout + first.stderr
-    assert real_slurm.wait_for(lambda: ended(final_job(first.stdout)), 600, "the first chain to end") == "CANCELLED"
+    assert real_slurm.final_state(final_job(first.stdout), 600, "the first chain to end") == "CANCELLED"
     assert not (output / "manifest.json").exists()
 
     # Second run: the finished tasks are skipped, the rest run, and the shards are the local build's.
     second = subprocess.run([str(SLURM / "build.sh")], check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
                             env=env)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert real_slurm.wait_for(lambda: ended(final_job(second.stdout)), 600, "the second chain") == "COMPLETED"
+    assert real_slurm.final_state(final_job(second.stdout), 600, "the second chain") == "COMPLETED"
     assert output_files(output) == output_files(train_shards)
 
 
@@ -164,9 +181,7 @@ def test_a_killed_worker_is_restarted_inside_the_job_and_resumes(real_slurm, tra
     env = train_env(real_slurm, dump, train_shards, "--training.steps", "6", "--checkpoint.interval", "2",
                     MAX_RESTARTS="1", MEDTITAN_TRAIN_INJECT="crash@4")
     job = submit(env, "--time=10", f"--output={tmp_path}/train-%j.out")
-    state = real_slurm.wait_for(
-        lambda: (s := real_slurm.job(job).get("JobState")) in ("COMPLETED", "FAILED", "CANCELLED") and s, 300,
-        "the training job")
+    state = real_slurm.final_state(job, 300, "the training job")
     assert state == "COMPLETED", (tmp_path / f"train-{job}.out").read_text()[-4000:]
     assert [e["step"] for e in read_jsonl(dump / "events.jsonl") if e["event"] == "resumed"] == [4]
     assert max(steps_of(dump)) == 6 and (dump / "checkpoint" / "step-6").is_dir()
@@ -181,13 +196,11 @@ def test_a_failed_run_is_requeued_resumes_and_gives_up_after_max_requeues(real_s
                     MAX_RESTARTS="0", MAX_REQUEUES="1", REQUEUE_MIN_S="0", MEDTITAN_TRAIN_INJECT="crash@3")
     job = submit(env, "--time=10", f"--output={tmp_path}/train-%j.out")
 
-    def ended():
-        info = real_slurm.job(job)
+    def release_requeued(info):
         if info.get("JobState") == "PENDING" and info.get("Restarts") == "1":
             real_slurm.run("scontrol", "update", f"JobId={job}", "StartTime=now")  # past its BeginTime wait
-        return info.get("JobState") if info.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED") else None
 
-    state = real_slurm.wait_for(ended, 300, "the failing job to give up")
+    state = real_slurm.final_state(job, 300, "the failing job to give up", on_poll=release_requeued)
     log = (tmp_path / f"train-{job}.out").read_text()
     assert state == "FAILED" and real_slurm.job(job)["Restarts"] == "1", log[-4000:]
     assert "requeueing job" in log and "(MAX_REQUEUES=1); giving up" in log
@@ -206,9 +219,7 @@ def test_submit_train_runs_on_a_cpu_cluster_with_what_sinfo_reports(real_slurm, 
     assert result.returncode == 0, result.stderr
     assert f"--cpus-per-task={os.cpu_count()}" in result.stderr and "--gpus-per-node" not in result.stderr
     job = result.stdout.split()[-1]
-    state = real_slurm.wait_for(
-        lambda: (s := real_slurm.job(job).get("JobState")) in ("COMPLETED", "FAILED", "CANCELLED") and s, 300,
-        "the job submitted by submit_train.sh")
+    state = real_slurm.final_state(job, 300, "the job submitted by submit_train.sh")
     assert state == "COMPLETED", (tmp_path / f"train-{job}.out").read_text()[-3000:]
     assert steps_of(dump) == [1, 2, 3, 4]
     assert json.loads((dump / "checkpoint" / "step-4" / "model.json").read_text())["world_size"] == 2
