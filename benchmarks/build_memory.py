@@ -26,7 +26,7 @@ from common import REPO  # noqa: E402  (benchmarks/ is on sys.path)
 IN_MEMORY_DEDUP = """
 import json, sys
 from medtitan.data.dedup import deduplicate
-from medtitan.data.routing import peak_rss_mb
+from medtitan.data.stages.base import peak_rss_mb
 texts = [json.loads(line)["text"] for path in sys.argv[1:] for line in open(path)]
 deduplicate(texts, num_threads=1)
 print(peak_rss_mb())

@@ -6,7 +6,7 @@ datasketch, with 128 permutations of the same word 5-gram shingles, in one run.
 Corpora: the demo corpus (out/demo/corpus, generated if absent) and ../shared/data when present
 (every *.jsonl file of each folder). medtitan goes from raw text to signatures in Rust. rensa
 (RMinHash) and datasketch (MinHash) get their shingles from Python, built the way
-rust/shingles.rs defines them: whitespace split, punctuation stripped from both ends of each
+rust/dedup/shingles.rs defines them: whitespace split, punctuation stripped from both ends of each
 token, lowercased, empty tokens dropped, windows of 5 words (one window of all words when a
 text is shorter); the check below proves the shingle sets are the same size as ours. Their
 times include that shingling, since a user must do it; rows marked "pre-shingled" leave it out
@@ -43,7 +43,7 @@ _EDGE = re.compile(r"^[\W_]+|[\W_]+$")
 
 
 def python_shingles(text: str, ngram: int = NGRAM) -> list[str]:
-    """Word n-gram shingles as strings, with the word definition of rust/shingles.rs."""
+    """Word n-gram shingles as strings, with the word definition of rust/dedup/shingles.rs."""
     words = [w.lower() for w in (_EDGE.sub("", token) for token in text.split()) if w]
     if not words:
         return []

@@ -1,7 +1,7 @@
 //! Profiling aid for the encoder (not a benchmark; see benchmarks/tokenizer.py):
 //!     cargo run --profile profiling --example profile_bpe -- MODEL FILE.jsonl
 //! prints cold-memo, warm-memo and normalize-only throughput; run it under `perf record`.
-use medtitan::bpe::{Scratch, SentencePieceBpe};
+use medtitan::tokenizer::bpe::{Scratch, SentencePieceBpe};
 use std::io::BufRead;
 use std::time::Instant;
 

@@ -73,7 +73,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def reference_words(text: str) -> list[str]:
-    """The dedup word definition of rust/shingles.rs, written independently in Python."""
+    """The dedup word definition of rust/dedup/shingles.rs, written independently in Python."""
     words = []
     for token in text.split():
         word = re.sub(r"^[\W_]+|[\W_]+$", "", token)

@@ -67,7 +67,7 @@ def test_no_task_and_not_the_driver_grows_with_the_corpus(builds):
 IN_MEMORY_DEDUP = """
 import json, sys
 from medtitan.data.dedup import deduplicate
-from medtitan.data.routing import peak_rss_mb
+from medtitan.data.stages.base import peak_rss_mb
 texts = [json.loads(line)["text"] for path in sys.argv[1:] for line in open(path)]
 deduplicate(texts, num_threads=1)
 print(peak_rss_mb())

@@ -1,6 +1,6 @@
-"""MinHash signatures, LSH banding and near-duplicate clusters (rust/minhash.rs, rust/lsh.rs,
-medtitan.data.dedup), checked against the documented definitions, the exact Jaccard oracle and
-the planted duplicates of the demo corpus."""
+"""MinHash signatures, LSH banding and near-duplicate clusters (rust/dedup/minhash.rs,
+rust/dedup/lsh.rs, medtitan.data.dedup), checked against the documented definitions, the exact
+Jaccard oracle and the planted duplicates of the demo corpus."""
 
 from __future__ import annotations
 

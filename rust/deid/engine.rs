@@ -397,7 +397,7 @@ fn placeholder_span(text: &str, span: &Span) -> bool {
         && words.iter().all(|w| {
             let bare = w.trim_end_matches(|c: char| c.is_ascii_digit());
             // Three letters at least: "B.W.", "GG" and "OA" are initials, "XYZ" and "Xyz" masks.
-            (w.len() >= 3 && crate::deid::rules::is_placeholder(w))
+            (w.len() >= 3 && crate::deid::refine::is_placeholder(w))
                 || sample(w)
                 || (has_sample && STAND_IN_ROLES.iter().any(|r| bare.eq_ignore_ascii_case(r)))
         })

@@ -1,8 +1,12 @@
 //! De-identification: finds protected health information (PHI) in clinical text and replaces it.
 //!
 //! * `types`: the PHI types and spans.
-//! * `rules`: the regex rules (structured identifiers, cue-based names, dates, ages).
-//! * `lexicon`: word lists (names, places, cue words, stop words) matched in Rust.
+//! * `rules`: the regex rule table and detection (structured identifiers, cue-based names, dates,
+//!   ages), with `words` (the word lists the rules carry), `refine` (the step that validates each
+//!   match and keeps its PHI part) and `resolve` (overlapping candidates: earliest, longest, then
+//!   rule order).
+//! * `lexicon`: word lists (names, places, cue words, stop words) handed over at run time and
+//!   matched in Rust.
 //! * `features`, `model`: the learned name/place tagger (tokens, features, training, inference).
 //! * `engine`: rules + lexicon + tagger combined into one span list, then replacement.
 //! * `surrogate`: realistic, per-document consistent replacements (the alternative to placeholders).
@@ -14,9 +18,12 @@ pub mod engine;
 pub mod features;
 pub mod lexicon;
 pub mod model;
+mod refine;
+mod resolve;
 pub mod rules;
 pub mod surrogate;
 pub mod types;
+mod words;
 
 pub use rules::{detect, detect_rule_by_rule, rule_names};
 pub use types::{Deidentified, PhiType, Span};

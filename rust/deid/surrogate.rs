@@ -16,8 +16,9 @@
 //! * Ages over 89 become "90": Safe Harbor allows "90 or older" as one category.
 //! * A surrogate never equals the value it replaces.
 
-use super::rules::{strip_possessive, MONTHS};
+use super::refine::strip_possessive;
 use super::types::{PhiType, Span};
+use super::words::MONTHS;
 use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 

@@ -104,7 +104,7 @@ def _fertility(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from medtitan.data.build import build
     from medtitan.data.build_config import load_build_config
-    from medtitan.data.report import format_build_summary
+    from medtitan.data.summary import format_build_summary
 
     config = load_build_config(args.config, output=args.output, workers=args.workers)
     report = build(config, progress=not args.quiet, executor=args.executor, address=args.address,
@@ -151,7 +151,7 @@ def _train_deid(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from medtitan.data.report import format_manifest_summary
+    from medtitan.data.summary import format_manifest_summary
     from medtitan.data.shards import verify
 
     manifest_path = args.output / "manifest.json"
@@ -172,7 +172,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from medtitan.data.workspace import STAGES
+    from medtitan.data.stages import STAGES
 
     parser = argparse.ArgumentParser(prog="medtitan-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

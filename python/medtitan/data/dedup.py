@@ -1,6 +1,6 @@
 """Exact and near-duplicate detection over a list of texts held in memory (the Rust core does the
-work): the reference dedup. The build does not call it: its dedup stage (build_tasks.py's
-dedup-map, dedup-exact, dedup-bands and dedup-confirm tasks, joined in build.py) computes the same
+work): the reference dedup. The build does not call it: its dedup stage (stages/dedup.py: the
+dedup-map, dedup-exact, dedup-bands and dedup-confirm tasks and the driver's union) computes the same
 thing through a keyed shuffle so that no task holds the corpus, and
 tests/test_executors.py::test_the_keyed_dedup_matches_the_in_memory_dedup checks that both give the
 same removals, reasons and keepers. Use this module for texts that fit in memory.
@@ -13,7 +13,7 @@ index, so dedup keeps the document with the smallest id, whatever the number of 
 * Near-duplicates: MinHash (128 permutations of word 5-gram shingles) with LSH banding chosen so
   that a pair at the threshold becomes a candidate with probability >= min_probability; every
   candidate is confirmed by the EXACT shingle Jaccard similarity before clusters are joined, so
-  no pair below the threshold is ever merged. See rust/minhash.rs and rust/lsh.rs.
+  no pair below the threshold is ever merged. See rust/dedup/minhash.rs and rust/dedup/lsh.rs.
 
     >>> from medtitan.data.dedup import deduplicate
     >>> result = deduplicate(texts)              # exact, then near, on all cores

@@ -1,7 +1,7 @@
 """Where the build's partitioned tasks run: this process (local, the default), a pool of
 fresh processes on this machine (process), or a Ray cluster (ray).
 
-A task is a module-level function `task(context, index) -> dict` (medtitan/data/build_tasks.py)
+A task is a module-level function `task(context, index) -> dict` (the TASKS of medtitan/data/stages/)
 that reads its inputs from and writes its outputs to the build's work folder, and returns
 small statistics. Tasks of one step are independent and pure, so the executor changes where
 and when they run, never what they write: the output is byte-identical under every executor

@@ -1,6 +1,6 @@
 """The build's work folders (its resume state: OUTPUT/work, and OUTPUT/private/work for the
 stages that see raw text) and the small file helpers every stage and task shares: atomic
-writes, JSONL, stable hashes, per-stage counts, fault injection.
+writes, JSONL, stable hashes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from medtitan.data.private import (
@@ -19,12 +18,6 @@ from medtitan.data.private import (
     is_private,
     make_private_folder,
 )
-from medtitan.faults import build_crash_point
-
-STAGES = ("ingest", "deid", "filter", "dedup", "decontaminate", "mix", "pack", "write")
-# The build's crash points (medtitan/faults.py: MEDTITAN_BUILD_CRASH), under the name the
-# stages call.
-crash_point = build_crash_point
 
 
 def temporary_name(path: Path, suffix: str = "") -> Path:
@@ -111,16 +104,3 @@ class Workspace:
     def part(self, stage: str, index: int, suffix: str = ".jsonl") -> Path:
         return self.stage(stage) / f"part-{index:05d}{suffix}"
 
-
-@dataclass
-class StageCounts:
-    into: int = 0
-    kept: int = 0
-    removed: int = 0
-    quarantined: int = 0
-
-    def to_json(self, reasons: dict | None = None, **extra) -> dict:
-        out = {"in": self.into, "kept": self.kept, "removed": self.removed, "quarantined": self.quarantined,
-               "reasons": dict(sorted((reasons or {}).items()))}
-        out.update(extra)
-        return out

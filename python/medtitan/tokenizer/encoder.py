@@ -35,6 +35,7 @@ class Tokenizer:
         return cls(_core.Tokenizer.from_file(os.fspath(path)))
 
     def encode(self, text: str) -> list[int]:
+        """The ids of `text`, exactly as sentencepiece's EncodeAsIds gives them (no <s> or </s>)."""
         return self._core.encode(text)
 
     def encode_batch(self, texts: list[str], num_threads: int | None = None) -> list[list[int]]:
@@ -70,15 +71,20 @@ class Tokenizer:
         return _as_arrays(self._core.encode_buffers(data, offsets.astype("<i8").tobytes(), num_threads))
 
     def decode(self, ids: list[int]) -> str:
+        """The text of `ids`, as sentencepiece's DecodeIds gives it (pieces joined, "▁" -> space,
+        byte-fallback pieces turned back into UTF-8); ValueError names an id out of range."""
         return self._core.decode([int(i) for i in ids])
 
     def normalize(self, text: str) -> str:
+        """`text` after the model's normalizer (the rules the .model carries), as encode sees it."""
         return self._core.normalize(text)
 
     def id_to_piece(self, token_id: int) -> str:
+        """The vocabulary piece of an id."""
         return self._core.id_to_piece(token_id)
 
     def piece_to_id(self, piece: str) -> int:
+        """The id of a vocabulary piece, or unk_id when the piece is not in the vocabulary."""
         return self._core.piece_to_id(piece)
 
     def __repr__(self) -> str:

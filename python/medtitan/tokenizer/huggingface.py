@@ -45,7 +45,7 @@ from medtitan.tokenizer.encoder import SPECIAL_PIECES
 SPACE = "\u2581"  # SentencePiece's visible space "▁"
 
 # --- SentencePiece model ------------------------------------------------------------------------
-# The Rust core reads the .model protobuf (rust/sp_model.rs, the same reader the encoder uses).
+# The Rust core reads the .model protobuf (rust/tokenizer/sp_model.rs, the same reader the encoder uses).
 
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 MODEL_TYPE_BPE = 2

@@ -1,12 +1,12 @@
 //! Python bindings of the build's Rust stages: decontamination index, quality heuristics,
 //! packing, seeded permutations and shard writing. Thin: checks, GIL release, rayon.
 
+use crate::decontam::ngrams::ContaminationIndex as Index;
 use crate::filters::non_alphanumeric_ratio;
-use crate::ngrams::ContaminationIndex as Index;
-use crate::pack::Packer;
-use crate::py_threads::with_threads;
-use crate::shards::{write_shard, TokenType};
-use crate::shuffle::permutation as seeded_permutation;
+use crate::py::threads::with_threads;
+use crate::shards::mmidx::{write_shard, TokenType};
+use crate::shards::pack::Packer;
+use crate::shards::shuffle::permutation as seeded_permutation;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -185,7 +185,7 @@ fn write_shards<'py>(
         return Err(PyValueError::new_err("sample_len and samples_per_shard must be positive"));
     }
     let shown = packed.display().to_string();
-    let infos = py.detach(|| -> PyResult<Vec<crate::shards::ShardInfo>> {
+    let infos = py.detach(|| -> PyResult<Vec<crate::shards::mmidx::ShardInfo>> {
         let file = File::open(&packed).map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?;
         let length = file.metadata().map_err(|e| PyOSError::new_err(format!("{shown}: {e}")))?.len() as usize;
         let sample_bytes = sample_len * 4;
@@ -223,7 +223,7 @@ fn write_shards<'py>(
             infos.push(info);
             return Ok(infos);
         }
-        let written: Vec<std::io::Result<crate::shards::ShardInfo>> = chunks
+        let written: Vec<std::io::Result<crate::shards::mmidx::ShardInfo>> = chunks
             .par_iter()
             .zip(shard_prefixes.par_iter())
             .map(|(chunk, shard_prefix)| {

@@ -9,7 +9,7 @@ use crate::deid::lexicon::{hex, Lexicon};
 use crate::deid::model::{self, Model, TrainConfig, TrainExample};
 use crate::deid::surrogate::SurrogatePools;
 use crate::deid::{self, PhiType, Span};
-use crate::py_threads::with_threads;
+use crate::py::threads::with_threads;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};

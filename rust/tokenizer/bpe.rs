@@ -18,8 +18,8 @@
 //! across the sentence; whitespace as suffix; odd vocabularies) are encoded as whole sentences,
 //! exactly as sentencepiece does, just without the memo.
 
-use crate::normalizer::{utf8_char_len, Normalizer, PrefixMatcher, SPACE_SYMBOL};
-use crate::sp_model::{parse_model, ModelPiece, PieceType, MODEL_TYPE_BPE};
+use crate::tokenizer::normalizer::{utf8_char_len, Normalizer, PrefixMatcher, SPACE_SYMBOL};
+use crate::tokenizer::sp_model::{parse_model, ModelPiece, PieceType, MODEL_TYPE_BPE};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::cmp::Ordering;

@@ -1,48 +1,15 @@
-"""What every build task shares: its context, its peak-memory report, and the routed files
-of the keyed shuffles (a mapper writes rows sorted by destination with the row range of each
-destination; a reducer memory-maps every mapper's file and takes its own slice).
+"""The files of the build's keyed shuffles (dedup, mix): a mapper writes its rows sorted by
+destination, as one Arrow IPC file, with the row range of each destination beside it; a reducer
+memory-maps every mapper's file and takes its own slice. No task holds the whole corpus.
 """
 
 from __future__ import annotations
 
-import resource
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from medtitan.data.build_config import BuildConfig
-from medtitan.data.workspace import Workspace, temporary_name
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    config: BuildConfig
-    partitions: int  # ingest partitions
-    threads: int | None  # threads for the Rust calls inside one task (None: all cores)
-    buckets: int = 1  # dedup shuffle buckets
-
-    @property
-    def work(self) -> Workspace:
-        return Workspace(self.config.output)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MiB. Linux: VmHWM, the high-water mark
-    of this program's own address space (ru_maxrss would also count the parent's pages that a
-    forked-then-exec'd worker held before exec)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def task_done(stats: dict | None = None) -> dict:
-    return (stats or {}) | {"peak_rss_mb": round(peak_rss_mb(), 1)}
+from medtitan.data.workspace import temporary_name
 
 
 def write_routed(path: Path, columns: dict, route: np.ndarray, destinations: int) -> None:

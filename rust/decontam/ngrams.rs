@@ -1,13 +1,13 @@
 //! Contamination index: which evaluation samples a training document contains.
 //!
 //! A sample is represented by the set of its word n-grams (n = 13 by default, words as defined
-//! in shingles.rs). A document contains a sample when it holds more than `threshold` (0.7) of
-//! the sample's n-grams. Rule for short samples: a sample of fewer than n words (but at least
-//! `min_words`) is one n-gram of its own length, so it counts as contained only when the
+//! in rust/dedup/shingles.rs). A document contains a sample when it holds more than `threshold`
+//! (0.7) of the sample's n-grams. Rule for short samples: a sample of fewer than n words (but at
+//! least `min_words`) is one n-gram of its own length, so it counts as contained only when the
 //! document holds its whole word sequence; samples under `min_words` words are too generic to
 //! test (any document would match) and are reported as skipped.
 
-use crate::shingles::shingle_set;
+use crate::dedup::shingles::shingle_set;
 use rustc_hash::FxHashMap;
 
 pub struct ContaminationIndex {
@@ -31,7 +31,7 @@ impl ContaminationIndex {
         let mut sample_sizes = Vec::with_capacity(samples.len());
         let mut skipped = Vec::new();
         for (index, text) in samples.iter().enumerate() {
-            let words = crate::shingles::word_hashes(text).len();
+            let words = crate::dedup::shingles::word_hashes(text).len();
             if words < min_words.max(1) {
                 skipped.push(index as u32);
                 sample_sizes.push(0);

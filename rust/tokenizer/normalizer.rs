@@ -6,7 +6,7 @@
 //! Input is always valid UTF-8 here (Rust strings), so sentencepiece's replacement of malformed
 //! bytes by U+FFFD never triggers; files with invalid UTF-8 are rejected before encoding.
 
-use crate::sp_model::NormalizerSpec;
+use crate::tokenizer::sp_model::NormalizerSpec;
 use rustc_hash::FxHashSet;
 
 pub const SPACE_SYMBOL: &str = "\u{2581}";

@@ -1,13 +1,16 @@
-//! Python bindings of MinHash signatures, LSH banding and near-duplicate clusters.
-//! Thin: argument checks, GIL release, thread pools; the logic is in minhash.rs and lsh.rs.
+//! Python bindings of exact-dedup keys, shingle sets, exact Jaccard, MinHash signatures, LSH
+//! banding and near-duplicate clusters. Thin: argument checks, GIL release, thread pools; the
+//! logic is in rust/dedup/ (shingles.rs, jaccard.rs, minhash.rs, lsh.rs).
 
-use crate::lsh::{self, ClusterParams};
-use crate::minhash::MinHasher;
-use crate::py_threads::with_threads;
+use crate::dedup::lsh::{self, ClusterParams};
+use crate::dedup::minhash::MinHasher;
+use crate::dedup::{jaccard, shingles};
+use crate::py::threads::with_threads;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict};
+use rayon::prelude::*;
 
 /// More permutations than any sensible signature; guards against a mistyped argument
 /// allocating n x num_perm x 8 bytes.
@@ -25,6 +28,53 @@ fn check_ngram(ngram: usize) -> PyResult<()> {
         return Err(PyValueError::new_err("ngram must be at least 1"));
     }
     Ok(())
+}
+
+/// Hash of the text after lowercasing and collapsing whitespace (the exact-dedup key).
+#[pyfunction]
+pub(super) fn normalized_hash(text: &str) -> u64 {
+    shingles::normalized_hash(text)
+}
+
+/// normalized_hash of every text, on all cores, with the GIL released.
+#[pyfunction]
+pub(super) fn normalized_hashes(py: Python<'_>, texts: Vec<String>) -> Vec<u64> {
+    py.detach(|| texts.par_iter().map(|t| shingles::normalized_hash(t)).collect())
+}
+
+/// Sorted, deduplicated 64-bit hashes of the word n-gram shingles of `text`.
+#[pyfunction]
+#[pyo3(name = "shingle_set", signature = (text, ngram = 5))]
+pub(super) fn py_shingle_set(text: &str, ngram: usize) -> PyResult<Vec<u64>> {
+    check_ngram(ngram)?;
+    Ok(shingles::shingle_set(text, ngram))
+}
+
+/// Exact Jaccard similarity of the word n-gram shingle sets of two texts.
+#[pyfunction]
+#[pyo3(name = "jaccard", signature = (a, b, ngram = 5))]
+pub(super) fn py_jaccard(a: &str, b: &str, ngram: usize) -> PyResult<f64> {
+    check_ngram(ngram)?;
+    Ok(jaccard::jaccard(&shingles::shingle_set(a, ngram), &shingles::shingle_set(b, ngram)))
+}
+
+/// Every pair (i, j, similarity), i < j, of texts whose exact shingle Jaccard is >= threshold.
+#[pyfunction]
+#[pyo3(signature = (texts, ngram = 5, threshold = 0.8))]
+pub(super) fn near_duplicate_pairs(
+    py: Python<'_>,
+    texts: Vec<String>,
+    ngram: usize,
+    threshold: f64,
+) -> PyResult<Vec<(usize, usize, f64)>> {
+    check_ngram(ngram)?;
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(PyValueError::new_err(format!("threshold must be in (0, 1], got {threshold}")));
+    }
+    Ok(py.detach(|| {
+        let sets: Vec<Vec<u64>> = texts.par_iter().map(|t| shingles::shingle_set(t, ngram)).collect();
+        jaccard::pairs_at_or_above(&sets, threshold)
+    }))
 }
 
 /// MinHash signatures of `texts` over word `ngram` shingles: little-endian uint64, row-major
@@ -82,7 +132,7 @@ fn banded_signatures(signatures: &[u8], num_perm: usize, bands: usize, rows: usi
 }
 
 /// For each of `n` items, the smallest item of its connected component under `pairs` (the
-/// union-find of lsh.rs), for joins whose edges were found elsewhere (the build's keyed dedup).
+/// union-find of rust/dedup/lsh.rs), for joins whose edges were found elsewhere (the build's keyed dedup).
 #[pyfunction]
 fn connected_components(py: Python<'_>, n: usize, pairs: Vec<(u32, u32)>) -> PyResult<Vec<u32>> {
     if n > u32::MAX as usize {
@@ -190,9 +240,8 @@ fn jaccard_pairs<'py>(
     ngram: usize,
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    use crate::jaccard::jaccard;
-    use crate::shingles::shingle_set;
-    use rayon::prelude::*;
+    use crate::dedup::jaccard::jaccard;
+    use crate::dedup::shingles::shingle_set;
 
     check_ngram(ngram)?;
     if left_index.len() != right_index.len() {

@@ -1,8 +1,8 @@
 //! Python bindings of the SentencePiece-exact encoder: `medtitan._core.Tokenizer`.
-//! Thin: argument checks, GIL release, thread pools; the logic is in bpe.rs.
+//! Thin: argument checks, GIL release, thread pools; the logic is in rust/tokenizer/.
 
-use crate::bpe::SentencePieceBpe;
-use crate::py_threads::with_threads;
+use crate::py::threads::with_threads;
+use crate::tokenizer::bpe::SentencePieceBpe;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
 use pyo3::prelude::*;
@@ -13,7 +13,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A SentencePiece BPE model, encoding id for id as sentencepiece does (rust/bpe.rs): load it
+/// A SentencePiece BPE model, encoding id for id as sentencepiece does (rust/tokenizer/bpe.rs): load it
 /// with `Tokenizer.from_file(path)`; thread-safe, and the batch methods release the GIL.
 #[pyclass(module = "medtitan._core", frozen)]
 pub struct Tokenizer {
@@ -44,13 +44,13 @@ fn flatten(encoded: Vec<Vec<u32>>) -> (Vec<u8>, Vec<u8>) {
     (ids, offsets)
 }
 
-/// The raw fields of a SentencePiece `.model` (rust/sp_model.rs reads it; no protobuf package
+/// The raw fields of a SentencePiece `.model` (rust/tokenizer/sp_model.rs reads it; no protobuf package
 /// needed): pieces as (piece, score, type) with sentencepiece's type numbers (1 normal,
 /// 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), the trainer flags and the
 /// normalizer spec. For exporters that rebuild the tokenizer elsewhere (export-hf).
 #[pyfunction]
 pub fn read_sentencepiece_model<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
-    use crate::sp_model::{parse_model, PieceType};
+    use crate::tokenizer::sp_model::{parse_model, PieceType};
     let shown = path.display().to_string();
     let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(format!("{shown}: no such tokenizer model file")),

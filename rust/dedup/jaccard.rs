@@ -60,7 +60,7 @@ pub fn pairs_at_or_above(sets: &[Vec<u64>], threshold: f64) -> Vec<(usize, usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shingles::shingle_set;
+    use crate::dedup::shingles::shingle_set;
 
     #[test]
     fn jaccard_of_known_sets() {

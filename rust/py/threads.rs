@@ -1,9 +1,11 @@
 //! Thread pools for the Python bindings: `num_threads=None` means rayon's global pool (all
 //! cores); a number means a dedicated pool of that size, kept for later calls so its threads
-//! (and their per-thread memos) outlive the call.
+//! (and their per-thread memos) outlive the call. Also the test hook that panics inside a rayon
+//! worker.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -31,4 +33,17 @@ pub fn with_threads<T: Send>(num_threads: Option<usize>, work: impl FnOnce() -> 
             Ok(pool.install(work))
         }
     }
+}
+
+/// Panics on purpose, inside a rayon worker, so a test can prove a panic anywhere in the core
+/// reaches Python as an exception instead of aborting the interpreter.
+#[pyfunction]
+pub(super) fn _panic_in_worker_for_tests(py: Python<'_>, message: String) {
+    py.detach(|| {
+        (0..4).into_par_iter().for_each(|i| {
+            if i == 3 {
+                panic!("{message}");
+            }
+        })
+    })
 }

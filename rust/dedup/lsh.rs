@@ -2,13 +2,14 @@
 //!
 //! The pipeline, each step a pure function of its inputs:
 //!
-//! 1. signatures ([`crate::minhash`]): document -> num_perm values; per document, any partition.
+//! 1. signatures ([`crate::dedup::minhash`]): document -> num_perm values; per document, any
+//!    partition.
 //! 2. band keys ([`band_keys`]): signature -> one 64-bit key per band (the hash of the band's
 //!    `rows` values, seeded by the band index); per document.
 //! 3. candidates ([`bucket_pairs`]): the documents sharing a (band, key) bucket are candidate
 //!    pairs; per bucket. [`candidate_pairs`] runs it for every bucket and dedupes the pairs.
 //! 4. confirmation ([`confirm_pairs`]): a candidate is kept when the EXACT Jaccard similarity of
-//!    the two shingle sets ([`crate::jaccard`]) is >= threshold; per pair.
+//!    the two shingle sets ([`crate::dedup::jaccard`]) is >= threshold; per pair.
 //! 5. clusters ([`UnionFind`]): connected components of the confirmed pairs; the representative
 //!    of a cluster is its smallest document index (callers order documents by id, so it is the
 //!    smallest id). Unique documents are their own representative.
@@ -20,13 +21,13 @@
 //! only), or runs as iterated min-label propagation, which yields the same smallest-index
 //! representatives. None of the steps depends on the order or number of workers.
 //!
-//! Empty documents (signature all [`crate::minhash::EMPTY`]) get no band keys, so they are no
-//! one's candidate. A bucket of k documents yields k(k-1)/2 pairs: remove exact duplicates first
-//! (they share every bucket) when a corpus holds large families of identical texts.
+//! Empty documents (signature all [`crate::dedup::minhash::EMPTY`]) get no band keys, so they are
+//! no one's candidate. A bucket of k documents yields k(k-1)/2 pairs: remove exact duplicates
+//! first (they share every bucket) when a corpus holds large families of identical texts.
 
-use crate::jaccard::jaccard;
-use crate::minhash::{is_empty_signature, MinHasher};
-use crate::shingles::shingle_set;
+use crate::dedup::jaccard::jaccard;
+use crate::dedup::minhash::{is_empty_signature, MinHasher};
+use crate::dedup::shingles::shingle_set;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -304,8 +305,8 @@ pub fn near_duplicate_clusters<S: AsRef<str> + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jaccard::pairs_at_or_above;
-    use crate::minhash::splitmix64;
+    use crate::dedup::jaccard::pairs_at_or_above;
+    use crate::dedup::minhash::splitmix64;
 
     fn params(threshold: f64) -> ClusterParams {
         let (bands, rows) = choose_bands(128, threshold, 0.99).unwrap();

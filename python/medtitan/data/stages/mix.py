@@ -1,4 +1,4 @@
-"""The mix stage as a keyed shuffle: no task (and not the driver) holds every document.
+"""mix: the validation split and the source mix, as a keyed shuffle: no task (and not the driver) holds every document.
 
 The mix visits the kept documents in a seeded order (a 64-bit hash of seed, source, id and
 ordinal). Validation takes, per doc_type, the prefix of that order until the type's token quota
@@ -22,12 +22,18 @@ The driver's part is O(buckets x (doc_types + sources)) numbers.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 
-from medtitan.data.routing import TaskContext, read_routed_table, task_done, write_routed
+from medtitan.data.routed_files import read_routed_table, write_routed
+from medtitan.data.stages.base import Driver, StageCounts, TaskContext, task_done
+from medtitan.data.stages.dedup import dedup_removed_path
 from medtitan.data.workspace import read_jsonl, stable_hash, temporary_name, write_json
+
+# pyarrow is imported inside the functions that use it: every task process imports this module
+# (its task is pickled by reference), and ~15 MB of pyarrow would count in every task's peak
+# memory (memory_model.py), including the steps that never touch it.
 
 
 def mix_start(seed: int, source: str) -> float:
@@ -51,12 +57,12 @@ def _params(context: TaskContext, name: str) -> dict:
 
 
 def mix_scan_task(context: TaskContext, partition: int) -> dict:
+    """Partition p's documents that dedup and decontamination kept -> (order, tokens, source,
+    doc_type, where) rows, routed to range buckets of the seeded order."""
     work, seed = context.work, context.config.build.seed
     out = _folder(context, "scan") / f"part-{partition:05d}.arrow"
     if out.exists():
         return task_done()
-    from medtitan.data.build_tasks import dedup_removed_path
-
     dropped = {r["n"] for r in read_jsonl(dedup_removed_path(work, partition))}
     dropped |= {r["n"] for r in read_jsonl(work.part("decontaminate", partition))[1:]}
     rows = read_jsonl(work.part("filter", partition))
@@ -201,3 +207,71 @@ def mix_plan_task(context: TaskContext, partition: int) -> dict:
 
 TASKS = {"mix-scan": mix_scan_task, "mix-sort": mix_sort_task, "mix-select": mix_select_task,
          "mix-copies": mix_copies_task, "mix-plan": mix_plan_task}
+
+
+def run(driver: Driver, results: dict) -> dict:
+    """The keyed mix: scan -> sort by the seeded order -> select validation -> copies ->
+    per-partition plans; here only sums over buckets."""
+    build = driver.config.build
+    partitions = results["ingest"]["partitions"]
+    folder = driver.work.stage("mix")
+    driver.run_tasks("mix-scan", range(partitions))
+    driver.run_tasks("mix-sort", range(partitions))
+    sorted_stats = [json.loads((folder / "sorted" / f"bucket-{r:05d}.json").read_text()) for r in range(partitions)]
+    by_type: Counter = Counter()
+    tokens_before = []
+    for stats in sorted_stats:
+        tokens_before.append(dict(by_type))
+        by_type.update(stats["tokens_by_type"])
+    total_tokens = sum(by_type.values()) or 1
+    # Every doc_type gets its share of validation_tokens, and at least one whole sample's
+    # worth (validation is packed per doc_type, so each type can be scored apart).
+    quota = {t: max(build.validation_tokens * n / total_tokens, build.seq_len + 1) if build.validation_tokens > 0 else 0
+             for t, n in sorted(by_type.items())}
+    write_json(folder / "select.json", {"quota": quota, "tokens_before": tokens_before})
+    driver.run_tasks("mix-select", range(partitions))
+
+    available: Counter = Counter()
+    train_documents: Counter = Counter()
+    train_before = []
+    for r in range(partitions):
+        select = json.loads((folder / "select" / f"bucket-{r:05d}.json").read_text())
+        train_before.append(dict(train_documents))
+        train_documents.update(select["train_documents"])
+        available.update(select["train_tokens"])
+    weights = {s.name: s.weight for s in driver.config.sources if available[s.name] > 0}
+    budget = build.total_tokens or sum(available.values())
+    weight_sum = sum(weights.values()) or 1.0
+    target = {name: budget * w / weight_sum for name, w in weights.items()}
+    rate = {name: target[name] / available[name] for name in weights}
+    write_json(folder / "copies.json", {"rate": rate, "start": {name: mix_start(build.seed, name) for name in weights},
+                                        "train_before": train_before})
+    driver.run_tasks("mix-copies", range(partitions))
+    driver.run_tasks("mix-plan", range(partitions))
+
+    achieved: Counter = Counter()
+    validation_by_type: Counter = Counter()
+    sampled_out = copies = 0
+    for r in range(partitions):
+        stats = json.loads((folder / "copies" / f"bucket-{r:05d}.json").read_text())
+        achieved.update(stats["achieved_tokens"])
+        validation_by_type.update(stats["validation_by_type"])
+        sampled_out += stats["sampled_out"]
+        copies += stats["training_copies"]
+    achieved_total = sum(achieved.values()) or 1
+    sources = {}
+    for source in driver.config.sources:
+        name = source.name
+        sources[name] = {
+            "doc_type": source.doc_type, "weight": source.weight, "documents": train_documents[name],
+            "available_tokens": available[name], "target_tokens": round(target.get(name, 0.0)),
+            "achieved_tokens": achieved[name], "target_share": round(weights.get(name, 0) / weight_sum, 4),
+            "achieved_share": round(achieved[name] / achieved_total, 4),
+            "repeat_factor": round(rate.get(name, 0.0), 4),
+        }
+    documents = sum(s["documents"] for s in sorted_stats)
+    counts = StageCounts(into=documents, kept=documents - sampled_out, removed=sampled_out)
+    return counts.to_json({"downsampled": sampled_out} if sampled_out else {}, budget_tokens=budget,
+                          sources=sources, validation_documents=sum(validation_by_type.values()),
+                          validation_doc_types=dict(sorted(validation_by_type.items())),
+                          training_copies=copies)

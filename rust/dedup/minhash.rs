@@ -1,6 +1,6 @@
 //! MinHash signatures computed straight from raw text.
 //!
-//! A document's shingles are exactly those of [`crate::shingles::shingle_set`] (the one
+//! A document's shingles are exactly those of [`crate::dedup::shingles::shingle_set`] (the one
 //! definition of words and word n-gram hashes). Here they are gathered in text order without
 //! sorting or deduplicating, since a repeated shingle cannot change a minimum, and ASCII text
 //! takes a byte-level path to the same word hashes (tests prove both equal the definition).
@@ -24,7 +24,7 @@
 //! supports is picked at run time. All variants compute the same integers (tests check each
 //! against a u128 reference).
 
-use crate::shingles;
+use crate::dedup::shingles;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -508,7 +508,8 @@ mod tests {
         let words: Vec<&str> = base.split(' ').collect();
         for keep in [300, 250, 150, 60] {
             let variant = format!("{} {}", words[..keep].join(" "), words_text(99, 300 - keep, 400));
-            let exact = crate::jaccard::jaccard(&shingles::shingle_set(&base, 3), &shingles::shingle_set(&variant, 3));
+            let exact =
+                crate::dedup::jaccard::jaccard(&shingles::shingle_set(&base, 3), &shingles::shingle_set(&variant, 3));
             let estimate = estimate_jaccard(&hasher.signature(&base), &hasher.signature(&variant));
             // Standard error sqrt(J(1-J)/256) <= 0.031: allow four of them.
             assert!((estimate - exact).abs() < 0.125, "keep {keep}: exact {exact}, estimate {estimate}");
