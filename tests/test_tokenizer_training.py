@@ -146,3 +146,20 @@ def test_fertility_cli_loads_every_baseline_format(demo_dir, demo_tokenizer_dir,
     assert result.returncode == 0, result.stderr
     for name in ("tokenizer.model.v1", "llama-test-tokenizer.json", "gpt2.tiktoken", "cl100k_base.tiktoken"):
         assert f"vs {name}" in result.stdout
+
+
+def test_a_training_that_fails_midway_leaves_no_model(demo_dir, tmp_path, monkeypatch):
+    """A killed or failed training must not leave a tokenizer.model that later runs take as
+    trained (benchmarks found an empty one after a kill)."""
+    import sentencepiece as spm
+
+    def half_written(*, model_writer, **_options):
+        model_writer.write(b"\x0a\x05piece")  # part of a model, then the failure
+        raise RuntimeError("killed midway")
+
+    monkeypatch.setattr(spm.SentencePieceTrainer, "train", half_written)
+    config = TokenizerTrainingConfig(vocab_size=2000, sample_chars=200_000, weights=DEMO_WEIGHTS)
+    with pytest.raises(RuntimeError, match="killed midway"):
+        train_tokenizer([demo_dir], tmp_path / "tok", config, progress=False)
+    assert not (tmp_path / "tok" / "tokenizer.model").exists()
+    assert not list((tmp_path / "tok").glob("tokenizer.model*"))  # no partial file either

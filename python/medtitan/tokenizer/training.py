@@ -218,8 +218,15 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
         input_sentence_size=0, shuffle_input_sentence=False, num_threads=config.num_threads,
         minloglevel=0 if verbose else 2,
     )
-    with open(model_path, "wb") as writer:
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=writer, **trainer_options)
+    # Written under a temporary name and renamed when whole: a training killed or failed midway
+    # leaves no tokenizer.model for a later run to take as trained (an empty one did, once).
+    partial = model_path.with_name(f"{model_path.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "wb") as writer:
+            spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=writer, **trainer_options)
+        os.replace(partial, model_path)
+    finally:
+        partial.unlink(missing_ok=True)
 
     sidecar = {
         "model": model_path.name,
