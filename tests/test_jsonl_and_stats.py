@@ -23,7 +23,7 @@ GOOD = [
     {"id": "e", "text": "A record without a doc_type is still counted, under its own row."},
 ]
 BAD_LINES = [
-    (b'{"id": "x", "text": "unterminated', "malformed JSON"),
+    (b'{"id": "x", "text": "unterminated', "malformed JSON: Unterminated string starting at column 21"),
     (b'["a", "list"]', "not a JSON object (a list)"),
     (b'{"id": "y", "body": "no text field"}', "missing text field 'text'"),
     (b'{"id": "z", "text": 42}', "text field 'text' is a int, not a string"),
@@ -152,3 +152,130 @@ def test_parquet_documents_are_read_and_bad_rows_quarantined(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(CorpusReadError, match="broken.parquet: cannot read Parquet"):
         list(read_documents([tmp_path / "broken.parquet"]))
+
+
+# --- text no UTF-8 writer accepts (issue 15, item 6) and what the fuzz of test_ingest_fuzz.py found ---
+
+SURROGATE_LINES = [
+    b'{"id": "s1", "text": "abc\\ud800def"}',  # a lone high surrogate in the text
+    b'{"id": "\\udc00", "text": "the text is fine"}',  # a lone low surrogate in another field
+    b'{"text": "fine", "meta": {"k\\udfff": 1}}',  # ... in a nested key
+    b'{"id": "p", "text": "a pair \\ud83d\\ude00 is one character"}',  # valid: kept as it is
+    b'{"id": "e", "text": "an escaped backslash: \\\\ud800"}',  # the text "\ud800", six characters: kept
+]
+
+
+def test_lone_surrogates_are_quarantined_with_file_line_and_reason(tmp_path):
+    path = tmp_path / "scraped.jsonl"
+    path.write_bytes(b"\n".join(SURROGATE_LINES) + b"\n")
+    items = list(read_records(path))
+    assert [(i.line, i.reason) for i in items if isinstance(i, Quarantined)] == [
+        (1, "invalid text: lone surrogate U+D800 at character 3"),
+        (2, "invalid text: lone surrogate U+DC00 outside the text field 'text' (in another field's name or value)"),
+        (3, "invalid text: lone surrogate U+DFFF outside the text field 'text' (in another field's name or value)")]
+    assert [i.text for i in items if isinstance(i, Record)] == ["a pair \U0001F600 is one character",
+                                                                "an escaped backslash: \\ud800"]
+    path.write_bytes(b'{"text": "\\udbff x \\udc01 y \\ud800"}\n')
+    assert next(read_records(path)).reason == "invalid text: lone surrogate U+DBFF at character 0 (3 in all)"
+
+
+def test_lone_surrogates_are_replaced_and_counted_when_asked(tmp_path):
+    from medtitan.data.documents import ReadReport, read_documents
+
+    path = tmp_path / "scraped.jsonl"
+    path.write_bytes(b"\n".join(SURROGATE_LINES) + b"\n")
+    report = ReadReport()
+    documents = list(read_documents([path], report=report, invalid_unicode="replace"))
+    assert [(d.id, d.text) for d in documents] == [
+        ("s1", "abc\ufffddef"), ("\ufffd", "the text is fine"), ("scraped.jsonl:3", "fine"),
+        ("p", "a pair \U0001F600 is one character"), ("e", "an escaped backslash: \\ud800")]
+    assert report.quarantined == [] and (report.repaired_records, report.repaired_characters) == (3, 3)
+    with pytest.raises(ValueError, match="invalid_unicode"):
+        list(read_documents([path], invalid_unicode="ignore"))
+
+
+def test_json_beyond_the_decoders_limits_is_quarantined_not_raised(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b'{"text": "x", "n": ' + b"1" * 5000 + b"}\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    reasons = [item.reason for item in read_records(path)]
+    assert reasons[0].startswith("malformed JSON: Exceeds the limit (4300 digits)")
+    assert reasons[1] == "malformed JSON: nested too deeply"
+
+
+def test_a_byte_order_mark_opening_a_file_is_skipped(tmp_path):
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "first"}\r\n\xef\xbb\xbf{"text": "second"}\r\n')
+    first, second = read_records(path)
+    assert isinstance(first, Record) and first.text == "first"
+    assert isinstance(second, Quarantined) and second.line == 2 and "BOM" in second.reason
+
+
+def test_parquet_rows_with_invalid_utf8_are_quarantined(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from medtitan.data.documents import ReadReport, read_documents
+
+    # pyarrow validates what it builds itself, not what other writers put in a file.
+    raw = pa.array([b"Lungs are clear.", b"caf\xe9 au lait", b"No effusion."], pa.binary())
+    text = pa.Array.from_buffers(pa.string(), 3, raw.buffers())
+    pq.write_table(pa.table({"id": ["p1", "p2", "p3"], "text": text}), tmp_path / "exported.parquet")
+    report = ReadReport()
+    documents = list(read_documents([tmp_path / "exported.parquet"], report=report))
+    assert [d.id for d in documents] == ["p1", "p3"]
+    assert [(q.line, q.reason) for q in report.quarantined] == [(1, "invalid UTF-8 in column 'text' at byte 3")]
+
+
+def test_deid_and_stats_clis_quarantine_lone_surrogates(tmp_path):
+    path = tmp_path / "scraped.jsonl"
+    path.write_bytes(b"\n".join(SURROGATE_LINES) + b"\n")
+    deid = run_cli("deid", str(path), "--output", str(tmp_path / "clean"))
+    assert deid.returncode == 0, deid.stderr
+    assert "scraped.jsonl:1: invalid text: lone surrogate U+D800 at character 3" in deid.stdout + deid.stderr
+    assert len((tmp_path / "clean" / "scraped.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+    stats = run_cli("stats", str(path))
+    assert stats.returncode == 0, stats.stderr
+    assert "quarantined records: 3" in stats.stdout
+
+
+def test_the_invalid_unicode_setting_is_validated_and_fingerprinted(tmp_path):
+    from medtitan.data.build_config import ConfigError, load_build_config
+    from tests.build_helpers import write_config
+
+    (tmp_path / "c.jsonl").write_text('{"text": "x"}\n')
+    sources = [("s", [tmp_path / "c.jsonl"], "notes", 1.0)]
+    default = load_build_config(write_config(tmp_path / "a.toml", tmp_path / "t.model", sources))
+    assert default.build.invalid_unicode == "quarantine" and "invalid_unicode" not in default.to_json()["build"]
+    replace = load_build_config(write_config(tmp_path / "b.toml", tmp_path / "t.model", sources, invalid_unicode="replace"))
+    assert replace.to_json()["build"]["invalid_unicode"] == "replace"  # it changes the output
+    with pytest.raises(ConfigError, match=r'c.toml: build.invalid_unicode must be "quarantine" or "replace"'):
+        load_build_config(write_config(tmp_path / "c.toml", tmp_path / "t.model", sources, invalid_unicode="drop"))
+
+
+def test_a_build_quarantines_or_repairs_a_lone_surrogate(demo_tokenizer_dir, tmp_path):
+    """The report of issue 15: one `"\\ud800"` record stopped the whole build, naming no file."""
+    from tests.build_helpers import run_build, write_config
+    from tests.conftest import read_jsonl
+
+    text = "Seen today for follow up of hypertension; blood pressure improved on lisinopril. " * 4
+    lines = [json.dumps({"id": f"d{i}", "text": f"{text} Visit {i}."}) for i in range(6)]
+    lines.insert(2, json.dumps({"id": "bad", "text": "abc\ud800def " + text}))  # json.dumps writes \ud800
+    (tmp_path / "scraped.jsonl").write_text("\n".join(lines) + "\n")
+    for mode, folder in (("quarantine", "q"), ("replace", "r")):
+        config = write_config(tmp_path / f"{folder}.toml", demo_tokenizer_dir / "tokenizer.model",
+                              [("web", [tmp_path / "scraped.jsonl"], "notes", 1.0)], output=tmp_path / folder,
+                              validation_tokens=100, invalid_unicode=mode, keep_work=True)
+        result = run_build(config)
+        assert result.returncode == 0, result.stderr + result.stdout
+        ingest = json.loads((tmp_path / folder / "report.json").read_text())["stages"]["ingest"]
+        quarantine = read_jsonl(tmp_path / folder / "quarantine.jsonl")
+        if mode == "quarantine":
+            assert (ingest["kept"], ingest["quarantined"]) == (6, 1) and "repaired" not in ingest
+            assert [(Path(q["path"]).name, q["line"], q["reason"]) for q in quarantine] == [
+                ("scraped.jsonl", 3, "invalid text: lone surrogate U+D800 at character 3")]
+        else:
+            assert (ingest["kept"], ingest["quarantined"], quarantine) == (7, 0, [])
+            work = tmp_path / folder / "private" / "work" / "ingest"  # the stage's own result and output
+            assert json.loads((work / "DONE.json").read_text())["repaired"] == {"records": 1, "lone_surrogates": 1}
+            assert ingest["repaired"] == {"records": 1, "lone_surrogates": 1}  # and in the released report
+            assert read_jsonl(work / "part-00000.jsonl")[2]["text"].startswith("abc\ufffddef ")

@@ -163,3 +163,19 @@ def test_a_training_that_fails_midway_leaves_no_model(demo_dir, tmp_path, monkey
         train_tokenizer([demo_dir], tmp_path / "tok", config, progress=False)
     assert not (tmp_path / "tok" / "tokenizer.model").exists()
     assert not list((tmp_path / "tok").glob("tokenizer.model*"))  # no partial file either
+
+
+def test_doc_types_that_are_not_file_names_stay_inside_the_holdout_folder(demo_dir, tmp_path):
+    """A doc_type comes from the data: "a/b" crashed the training and "../x" would have written
+    outside OUTPUT/holdout."""
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [json.loads(line) for line in (demo_dir / "clinical_notes.jsonl").read_text().splitlines()[:300]]
+    odd = ["a/b", "../escape", "nul\x00type", "clinical_notes"]
+    corpus.write_text("".join(json.dumps(r | {"doc_type": odd[i % len(odd)]}) + "\n" for i, r in enumerate(rows)))
+    config = TokenizerTrainingConfig(vocab_size=1000, sample_chars=200_000, holdout_fraction=0.3)
+    train_tokenizer([corpus], tmp_path / "tok", config, progress=False)
+    files = sorted((tmp_path / "tok" / "holdout").iterdir())
+    assert all(f.parent == tmp_path / "tok" / "holdout" for f in files) and not (tmp_path / "escape.jsonl").exists()
+    held = {r["doc_type"] for f in files for r in read_jsonl(f)}
+    assert held == set(odd)  # every doc_type held out, under its own name in the records
+    assert "clinical_notes.jsonl" in {f.name for f in files}  # a plain name is kept as it is

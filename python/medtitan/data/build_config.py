@@ -42,6 +42,10 @@ class BuildSection:
     # private part) after a build succeeds. false: a successful build deletes them; a failed or
     # killed one always keeps them to resume from. Never changes the output.
     keep_work: bool = False
+    # A record holding a lone surrogate ("\ud800": legal JSON, common in scraped text; UTF-8
+    # cannot encode it): "quarantine" it, or "replace" each by U+FFFD and keep the record (the
+    # repairs are counted in the ingest stage's result).
+    invalid_unicode: str = "quarantine"
 
 
 @dataclass
@@ -156,6 +160,10 @@ class BuildConfig:
         build.pop("workers")
         build.pop("output")
         build.pop("keep_work")
+        if build["invalid_unicode"] == "quarantine":
+            # The behaviour of every build before the key existed: left out so their manifests
+            # and resume fingerprints stay as they were. "replace" changes the output: recorded.
+            build.pop("invalid_unicode")
         return {"build": build, "sources": [asdict(s) for s in self.sources], "deid": asdict(self.deid),
                 "filters": asdict(self.filters), "dedup": asdict(self.dedup),
                 "decontamination": asdict(self.decontamination)}
@@ -220,6 +228,7 @@ def _validate(config: BuildConfig) -> None:
         (b.total_tokens is None or b.total_tokens > 0, "build.total_tokens must be positive"),
         (b.workers is None or b.workers > 0, "build.workers must be positive"),
         (isinstance(b.keep_work, bool), "build.keep_work must be true or false"),
+        (b.invalid_unicode in ("quarantine", "replace"), "build.invalid_unicode must be \"quarantine\" or \"replace\""),
         (config.deid.replace in ("placeholder", "surrogate"), "deid.replace must be \"placeholder\" or \"surrogate\""),
         (all(s.weight > 0 for s in config.sources), "every source weight must be positive"),
         (0 < config.dedup.threshold <= 1, "dedup.threshold must be in (0, 1]"),

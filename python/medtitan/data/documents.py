@@ -2,6 +2,8 @@
 
 `read_documents` yields a `Document` per good record and collects `Quarantined` entries (file,
 line or row, reason) for the rest, so callers can report them; nothing is dropped silently.
+Every string a Document carries encodes as UTF-8 (no lone surrogate: jsonl.py), so writing it
+or handing it to Rust cannot fail.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from medtitan.data.jsonl import (
     DEFAULT_MAX_RECORD_BYTES,
+    INVALID_UNICODE_MODES,
     SUFFIXES as JSONL_SUFFIXES,
     CorpusReadError,
     Quarantined,
@@ -37,6 +40,8 @@ class ReadReport:
     documents: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
     blank_lines: int = 0
+    repaired_records: int = 0  # documents whose lone surrogates became U+FFFD (invalid_unicode="replace")
+    repaired_characters: int = 0  # the lone surrogates so replaced
 
 
 def expand(inputs: list[str | Path]) -> list[Path]:
@@ -65,6 +70,42 @@ def _document(data: dict, text: str, fallback_id: str, default_doc_type: str | N
     return Document(doc_id, doc_type, text, str(group) if group is not None else doc_id)
 
 
+# Rows decoded to Python at a time: a bad row costs a row-by-row retry of its batch only.
+PARQUET_BATCH_ROWS = 4096
+
+
+def _parquet_rows(path: Path, table) -> Iterator[tuple[int, dict | Quarantined]]:
+    """(row, values) per row, or (row, Quarantined) for a row whose strings are not valid UTF-8:
+    Parquet writers need not validate, and pyarrow raises only when it decodes the value."""
+    row = 0
+    for batch in table.to_batches(max_chunksize=PARQUET_BATCH_ROWS):
+        try:
+            rows = batch.to_pylist()
+        except UnicodeDecodeError:
+            rows = None
+        if rows is not None:
+            for data in rows:
+                yield row, data
+                row += 1
+            continue
+        for offset in range(batch.num_rows):
+            single = batch.slice(offset, 1)
+            try:
+                yield row, single.to_pylist()[0]
+            except UnicodeDecodeError:
+                yield row, Quarantined(str(path), row, _bad_utf8_column(single), "")
+            row += 1
+
+
+def _bad_utf8_column(single) -> str:
+    for name in single.schema.names:
+        try:
+            single.column(name).to_pylist()
+        except UnicodeDecodeError as error:
+            return f"invalid UTF-8 in column {name!r} at byte {error.start}"
+    return "invalid UTF-8"
+
+
 def _read_parquet(path: Path, text_field: str, default_doc_type: str | None, report: ReadReport) -> Iterator[Document]:
     import pyarrow.parquet as pq
 
@@ -74,7 +115,10 @@ def _read_parquet(path: Path, text_field: str, default_doc_type: str | None, rep
         raise CorpusReadError(f"{path}: cannot read Parquet: {error}") from error
     if text_field not in table.column_names:
         raise CorpusReadError(f"{path}: no column {text_field!r} (columns: {', '.join(table.column_names)})")
-    for row, data in enumerate(table.to_pylist()):
+    for row, data in _parquet_rows(path, table):
+        if isinstance(data, Quarantined):
+            report.quarantined.append(data)
+            continue
         text = data.get(text_field)
         if not isinstance(text, str):
             report.quarantined.append(Quarantined(str(path), row, f"text column {text_field!r} is {type(text).__name__}, not a string", ""))
@@ -86,16 +130,20 @@ def _read_parquet(path: Path, text_field: str, default_doc_type: str | None, rep
 def read_documents(
     inputs: list[str | Path], text_field: str = "text", default_doc_type: str | None = None,
     report: ReadReport | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-    file_errors: str = "raise",
+    file_errors: str = "raise", invalid_unicode: str = "quarantine",
 ) -> Iterator[Document]:
     """Every good document of `inputs` in file order; bad records go to `report.quarantined`.
 
     file_errors="quarantine" turns a file that cannot be read to the end (truncated or corrupt
     compression, unreadable Parquet) into one quarantined entry naming the file and the line
     reached, after the documents read before it, and goes on with the next file.
+    invalid_unicode="replace" keeps a JSONL record holding lone surrogates (`"\\ud800"`) with
+    each replaced by U+FFFD, counted in `report.repaired_*`; "quarantine" (the default) rejects it.
     """
     if file_errors not in ("raise", "quarantine"):
         raise ValueError(f"file_errors must be 'raise' or 'quarantine', got {file_errors!r}")
+    if invalid_unicode not in INVALID_UNICODE_MODES:
+        raise ValueError(f"invalid_unicode must be one of {INVALID_UNICODE_MODES}, got {invalid_unicode!r}")
     report = report if report is not None else ReadReport()
     for path in expand(inputs):
         report.files.append(str(path))
@@ -105,13 +153,17 @@ def read_documents(
             if path.name.endswith(PARQUET_SUFFIXES):
                 yield from _read_parquet(path, text_field, default_doc_type, report)
                 continue
-            for item in read_records(path, text_field=text_field, max_record_bytes=max_record_bytes, blank_lines=blank):
+            for item in read_records(path, text_field=text_field, max_record_bytes=max_record_bytes,
+                                     blank_lines=blank, invalid_unicode=invalid_unicode):
                 last_line = item.line
                 if isinstance(item, Quarantined):
                     report.quarantined.append(item)
                     continue
                 assert isinstance(item, Record)
                 report.documents += 1
+                if item.repaired:
+                    report.repaired_records += 1
+                    report.repaired_characters += item.repaired
                 yield _document(item.data, item.text, f"{path.name}:{item.line}", default_doc_type)
         except CorpusReadError as error:
             if file_errors == "raise":

@@ -48,6 +48,8 @@ def write_release(driver: Driver, results: dict, seconds: float, executor: str, 
     stages = {name: {k: v for k, v in results[name].items() if k in ("in", "kept", "removed", "quarantined", "reasons")}
               for name in ("ingest", "deid", "filter", "dedup", "decontaminate", "mix")}
     stages["deid"]["spans"] = results["deid"]["spans"]
+    if "repaired" in results["ingest"]:  # [build] invalid_unicode = "replace"
+        stages["ingest"]["repaired"] = results["ingest"]["repaired"]
     stages["deid"]["engine"] = {key: results["deid"].get(key) for key in ("engine", "model_sha256", "replace")}
     mix = results["mix"]
     input_bytes = results["ingest"]["input_bytes"]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
@@ -118,6 +119,16 @@ def _decide(document: Document, config: TokenizerTrainingConfig) -> str:
     return "train"
 
 
+def holdout_file_name(doc_type: str) -> str:
+    """The held-out file of a doc_type: its name when that is a plain file name, else a safe
+    name plus a hash of the doc_type (a doc_type comes from the data: "a/b", "../x" or a NUL must
+    neither crash the training nor write outside OUTPUT/holdout). Records keep their doc_type."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", doc_type).strip(".") or "_"
+    if safe != doc_type:
+        safe += "-" + hashlib.sha256(doc_type.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe + ".jsonl"
+
+
 def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLike,
                     config: TokenizerTrainingConfig | None = None, progress: bool = True,
                     verbose: bool = False) -> Path:
@@ -162,7 +173,8 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
                 sample.held_out += 1
                 if document.doc_type not in holdout_files:
                     holdout_dir.mkdir(parents=True, exist_ok=True)
-                    holdout_files[document.doc_type] = open(holdout_dir / f"{document.doc_type}.jsonl", "w", encoding="utf-8")
+                    holdout_files[document.doc_type] = open(holdout_dir / holdout_file_name(document.doc_type), "w",
+                                                            encoding="utf-8")
                 record = {"id": document.id, "doc_type": document.doc_type, "text": document.text}
                 holdout_files[document.doc_type].write(json.dumps(record, ensure_ascii=False) + "\n")
                 continue
