@@ -84,6 +84,7 @@ bench: setup
 	$(PY) benchmarks/build_memory.py
 	$(PY) benchmarks/deid.py
 	$(PY) benchmarks/deid_quality.py
+	$(PY) benchmarks/filter_quality.py
 
 clean:
 	rm -rf $(VENV) target out

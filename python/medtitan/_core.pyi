@@ -39,6 +39,51 @@ class DeidEngine:
     def sha256(self) -> str | None:
         """sha256 of the tagger file (None without a tagger)."""
 
+REPETITION_SCORE_NAMES: list[str]
+
+class ReferenceLM:
+    """A token n-gram language model (interpolated modified Kneser-Ney, pruned) of reference text,
+    scoring the perplexity of documents: ReferenceLM.train(...) or ReferenceLM.load(path).
+    Documents are scored with a begin-of-document context and an end-of-document token.
+    """
+    @property
+    def discounts(self) -> list[tuple[float, float, float]]:
+        """Kneser-Ney discounts (D1, D2, D3+) per order."""
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> ReferenceLM:
+        """Read a model file written by save(). Raises FileNotFoundError when it is missing and
+        ValueError naming the file and the fault (truncated, bad magic, version, checksum).
+        """
+    @property
+    def min_counts(self) -> list[int]:
+        """The pruning thresholds it was trained with, per order."""
+    @property
+    def ngram_counts(self) -> list[int]:
+        """N-grams stored per order (order 1: distinct tokens seen, the end token included)."""
+    @property
+    def order(self) -> int:
+        """Highest n-gram order."""
+    def perplexities(self, ids: bytes, offsets: bytes, num_threads: int | None = None) -> bytes:
+        """Perplexity exp(-mean ln p) of each document ids[offsets[i]:offsets[i+1]] over its tokens
+        and the end token, as little-endian float64 (`ids` uint32, `offsets` int64, as for
+        train). GIL released; `num_threads` threads.
+        """
+    def save(self, path: str | os.PathLike[str]) -> int:
+        """Write the model to `path` (a temporary file renamed when complete); returns the bytes
+        written. The same model always gives the same bytes.
+        """
+    @staticmethod
+    def train(ids: bytes, offsets: bytes, vocab_size: int, order: int = 5, min_counts: Sequence[int] | None = None, num_threads: int | None = None) -> ReferenceLM:
+        """Train on the documents ids[offsets[i]:offsets[i+1]]: `ids` uint32 below vocab_size,
+        `offsets` int64 from 0 to len(ids), each as little-endian bytes (as
+        Tokenizer.encode_batch_flat returns them) or a numpy array of that dtype. `min_counts[k-1]`: order-k n-grams seen fewer times are pruned (default 1, 1,
+        then 2: singletons of order 3 and up). Deterministic: the same input gives the same model on
+        any number of threads. GIL released; `num_threads` threads.
+        """
+    @property
+    def vocab_size(self) -> int:
+        """Token ids are below vocab_size (the model adds the end and begin tokens)."""
+
 class SampleWriter:
     """Packs documents into samples of `sample_len` tokens (ids + eos each, no padding) and appends
     the complete samples to a file of little-endian uint32.
@@ -187,6 +232,14 @@ def read_sentencepiece_model(path: str | os.PathLike[str]) -> dict[str, Any]:
     needed): pieces as (piece, score, type) with sentencepiece's type numbers (1 normal,
     2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), the trainer flags and the
     normalizer spec. For exporters that rebuild the tokenizer elsewhere (export-hf).
+    """
+
+def repetition_scores(texts: Sequence[str], num_threads: int | None = None) -> bytes:
+    """Gopher's repetition statistics of each text, as little-endian float64, row-major
+    (len(texts) x 13, columns in the order of REPETITION_SCORE_NAMES): duplicate line and
+    paragraph fractions (by count and by characters), the character share of the most frequent
+    2-, 3- and 4-gram, and of the words inside repeated 5- to 10-grams. Words are exact
+    whitespace-separated tokens (case and punctuation kept). GIL released; `num_threads` threads.
     """
 
 def shingle_set(text: str, ngram: int = 5) -> list[int]:

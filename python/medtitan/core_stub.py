@@ -30,9 +30,10 @@ PARAMETERS = {
     "offsets": "bytes", "order": "bytes", "data": "bytes", "text_field": "str", "id": "int", "piece": "str",
     "examples": "Sequence[Any]", "corpus": "Sequence[str]", "epochs": "int", "log2_buckets": "int",
     "corpus_folds": "int | None", "progress": "Callable[..., Any] | None", "runs": "int",
+    "min_counts": "Sequence[int] | None",
 }
 # Where one name means another type in one place: "Owner.method.parameter".
-PARAMETER_OVERRIDES = {"Tokenizer.decode.ids": "Sequence[int]"}
+PARAMETER_OVERRIDES = {"Tokenizer.decode.ids": "Sequence[int]", "ReferenceLM.train.order": "int"}
 SPANS = "list[tuple[int, int, str]]"
 # Return types: module functions, and "Class.method" / "Class.attribute".
 RETURNS = {
@@ -56,6 +57,7 @@ RETURNS = {
     "normalized_hashes": "list[int]",
     "permutation": "bytes",
     "read_sentencepiece_model": "dict[str, Any]",
+    "repetition_scores": "bytes",
     "shingle_set": "list[int]",
     "train_deid_tagger": "bytes",
     "write_shards": "list[dict[str, Any]]",
@@ -63,6 +65,15 @@ RETURNS = {
     "ContaminationIndex.ngram": "int",
     "ContaminationIndex.samples": "int",
     "ContaminationIndex.skipped": "list[int]",
+    "ReferenceLM.discounts": "list[tuple[float, float, float]]",
+    "ReferenceLM.load": "ReferenceLM",
+    "ReferenceLM.min_counts": "list[int]",
+    "ReferenceLM.ngram_counts": "list[int]",
+    "ReferenceLM.order": "int",
+    "ReferenceLM.perplexities": "bytes",
+    "ReferenceLM.save": "int",
+    "ReferenceLM.train": "ReferenceLM",
+    "ReferenceLM.vocab_size": "int",
     "DeidEngine.deidentify_batch": f"list[tuple[str, {SPANS}]]",
     "DeidEngine.detect_batch": f"list[{SPANS}]",
     "DeidEngine.lexicon_fingerprint": "str",
@@ -84,6 +95,8 @@ RETURNS = {
     "Tokenizer.unk_id": "int",
     "Tokenizer.vocab_size": "int",
 }
+# Module constants: their types.
+CONSTANTS = {"REPETITION_SCORE_NAMES": "list[str]"}
 # Constructors' text signatures (pyo3 puts them on the class).
 CONSTRUCTED = {"ContaminationIndex", "DeidEngine", "SampleWriter"}
 
@@ -149,6 +162,8 @@ def render() -> str:
                     lines += _docstring(attribute, "        ") or ["        ..."]
                 else:
                     lines += _function(member, attribute, "    ", name)
+        elif not callable(obj):
+            lines.append(f"{name}: {CONSTANTS.get(name, 'Any')}")
         else:
             lines += _function(name, obj)
     return "\n".join(lines) + "\n"

@@ -1,8 +1,8 @@
-//! Python bindings of the build's Rust stages: decontamination index, quality heuristics,
-//! packing, seeded permutations and shard writing. Thin: checks, GIL release, rayon.
+//! Python bindings of the build's Rust stages: decontamination index, packing, seeded
+//! permutations and shard writing (the quality filters are in filters.rs). Thin: checks, GIL
+//! release, rayon.
 
 use crate::decontam::ngrams::ContaminationIndex as Index;
-use crate::filters::non_alphanumeric_ratio;
 use crate::py::threads::with_threads;
 use crate::shards::mmidx::{write_shard, TokenType};
 use crate::shards::pack::Packer;
@@ -19,7 +19,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// Read a contiguous buffer of little-endian values (bytes, memoryview, numpy array).
-fn le_values<T: Copy, const N: usize>(buffer: &PyBuffer<u8>, what: &str, decode: fn([u8; N]) -> T) -> PyResult<Vec<T>> {
+pub(super) fn le_values<T: Copy, const N: usize>(
+    buffer: &PyBuffer<u8>,
+    what: &str,
+    decode: fn([u8; N]) -> T,
+) -> PyResult<Vec<T>> {
     if !buffer.is_c_contiguous() {
         return Err(PyValueError::new_err(format!("{what} must be a contiguous buffer")));
     }
@@ -85,13 +89,6 @@ impl ContaminationIndex {
         }
         py.detach(|| with_threads(num_threads, || texts.par_iter().map(|t| self.index.scan(t, threshold)).collect()))
     }
-}
-
-/// Share of visible characters that are neither letters nor digits, for each text.
-#[pyfunction]
-#[pyo3(signature = (texts, num_threads = None))]
-fn non_alphanumeric_ratios(py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>) -> PyResult<Vec<f64>> {
-    py.detach(|| with_threads(num_threads, || texts.par_iter().map(|t| non_alphanumeric_ratio(t)).collect()))
 }
 
 /// A permutation of range(n) determined by `seed` alone, as little-endian uint64 bytes.
@@ -254,7 +251,6 @@ fn write_shards<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ContaminationIndex>()?;
     m.add_class::<SampleWriter>()?;
-    m.add_function(wrap_pyfunction!(non_alphanumeric_ratios, m)?)?;
     m.add_function(wrap_pyfunction!(permutation, m)?)?;
     m.add_function(wrap_pyfunction!(write_shards, m)?)?;
     Ok(())

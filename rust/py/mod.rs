@@ -5,6 +5,7 @@
 mod data;
 mod dedup;
 mod deid;
+mod filters;
 mod threads;
 mod tokenizer;
 
@@ -25,5 +26,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     data::register(m)?;
     deid::register(m)?;
     dedup::register(m)?;
+    filters::register(m)?;
     Ok(())
 }

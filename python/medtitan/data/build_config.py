@@ -69,12 +69,57 @@ class DeidSection:
     probe_prefix_chars: int = 160  # context before the secret used as the attack prompt
 
 
+# Gopher's repetition thresholds (Rae et al. 2021, appendix A), for reference: the most each
+# score of rust/filters/repetition.rs may reach. Tuned for web text, they remove 10% of clean
+# clinical notes (templated phrases repeat: "no evidence of", "within normal limits").
+GOPHER_REPETITION = {
+    "dup_line_frac": 0.30, "dup_para_frac": 0.30, "dup_line_char_frac": 0.20, "dup_para_char_frac": 0.20,
+    "top_2gram_char_frac": 0.20, "top_3gram_char_frac": 0.18, "top_4gram_char_frac": 0.16,
+    "dup_5gram_char_frac": 0.15, "dup_6gram_char_frac": 0.14, "dup_7gram_char_frac": 0.13,
+    "dup_8gram_char_frac": 0.12, "dup_9gram_char_frac": 0.11, "dup_10gram_char_frac": 0.10,
+}
+# The defaults: Gopher's line and paragraph thresholds; the n-gram ones set on the training 90% of
+# ../shared/data (clinical notes, radiology, PubMed, general English) and a garbage set made from
+# it (seed 1), never on the held-out part benchmarks/filter_quality.py reports: they remove 0.03%
+# of those clinical notes, 0.18% of radiology reports, no PubMed abstract, and every
+# repeated-lines and boilerplate item.
+MEDICAL_REPETITION = GOPHER_REPETITION | {
+    "top_3gram_char_frac": 0.22, "top_4gram_char_frac": 0.25, "dup_5gram_char_frac": 0.60,
+    "dup_6gram_char_frac": 0.60, "dup_7gram_char_frac": 0.60, "dup_8gram_char_frac": 0.60,
+    "dup_9gram_char_frac": 0.60, "dup_10gram_char_frac": 0.60,
+}
+# The filters a doc_type can be exempted from ([filters] exempt), in the order they are applied.
+FILTER_NAMES = ("min_tokens", "non_alphanumeric", "mojibake", "language", "repetition", "perplexity")
+
+
 @dataclass
 class FiltersSection:
     min_tokens: int = 50
     max_non_alnum_ratio: float = 0.5
-    perplexity_scorer: str | None = None  # "package.module:attr": callable(texts) -> scores
+    # Language identification (medtitan/quality/langid.py): a document whose language is not
+    # listed, or is named with less confidence, is removed. []: off.
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    min_language_confidence: float = 0.5
+    # Text decoded with the wrong codec (UTF-8 read as cp1252 or latin-1: "â€™", "Ã©"): a document
+    # with more of its telltale sequences than this is removed (medtitan/quality/mojibake.py).
+    max_mojibake_sequences: int = 2
+    # Per score, the most it may reach (MEDICAL_REPETITION's keys); keys left out keep the default.
+    repetition: dict[str, float] = field(default_factory=dict)
+    # A reference n-gram LM (medtitan-data train-reference-lm) or a plug-in scorer
+    # ("package.module:attr": callable(texts) -> scores): a document above max_perplexity is
+    # removed; for a doc_type the LM was calibrated on, above the larger of max_perplexity and
+    # perplexity_calibration_factor x that doc_type's 99th percentile (clean PubMed is naturally
+    # more perplexing than clinical notes).
+    reference_lm: str | None = None
+    perplexity_scorer: str | None = None
     max_perplexity: float | None = None
+    perplexity_calibration_factor: float | None = 1.5
+    # doc_type -> the filters it is exempt from (FILTER_NAMES), e.g. short-by-nature code lists:
+    # icd10_descriptions = ["min_tokens", "perplexity"].
+    exempt: dict[str, list[str]] = field(default_factory=dict)
+
+    def repetition_thresholds(self) -> dict[str, float]:
+        return MEDICAL_REPETITION | self.repetition
 
 
 @dataclass
@@ -238,8 +283,23 @@ def _validate(config: BuildConfig) -> None:
         (config.decontamination.ngram > 0, "decontamination.ngram must be positive"),
         (config.filters.min_tokens >= 0, "filters.min_tokens must be >= 0"),
         (0 < config.filters.max_non_alnum_ratio <= 1, "filters.max_non_alnum_ratio must be in (0, 1]"),
-        ((config.filters.perplexity_scorer is None) == (config.filters.max_perplexity is None),
-         "filters.perplexity_scorer and filters.max_perplexity go together"),
+        (not (config.filters.perplexity_scorer and config.filters.reference_lm),
+         "filters.reference_lm and filters.perplexity_scorer: choose one"),
+        ((config.filters.perplexity_scorer is None and config.filters.reference_lm is None)
+         == (config.filters.max_perplexity is None),
+         "filters.max_perplexity goes with filters.reference_lm or filters.perplexity_scorer"),
+        (isinstance(config.filters.languages, list) and all(isinstance(x, str) for x in config.filters.languages),
+         "filters.languages must be a list of language codes such as [\"en\"] ([] turns it off)"),
+        (0 <= config.filters.min_language_confidence <= 1, "filters.min_language_confidence must be in [0, 1]"),
+        (not set(config.filters.repetition) - set(GOPHER_REPETITION),
+         f"filters.repetition: unknown scores {sorted(set(config.filters.repetition) - set(GOPHER_REPETITION))}; "
+         f"known: {list(GOPHER_REPETITION)}"),
+        (all(0 < v <= 1 for v in config.filters.repetition.values()), "filters.repetition values must be in (0, 1]"),
+        (config.filters.max_mojibake_sequences >= 0, "filters.max_mojibake_sequences must be >= 0"),
+        (config.filters.perplexity_calibration_factor is None or config.filters.perplexity_calibration_factor > 0,
+         "filters.perplexity_calibration_factor must be positive (or left out: absolute max_perplexity only)"),
+        (all(set(names) <= set(FILTER_NAMES) for names in config.filters.exempt.values()),
+         f"filters.exempt: each doc_type lists filters among {list(FILTER_NAMES)}"),
     ]
     for ok, message in checks:
         if not ok:

@@ -150,6 +150,35 @@ def _train_deid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_reference_lm(args: argparse.Namespace) -> int:
+    from medtitan.quality.reference_lm import train_reference_lm
+
+    sidecar = train_reference_lm(args.inputs, args.tokenizer, args.output, order=args.order,
+                                 min_counts=args.min_counts, text_field=args.text_field, num_threads=args.workers,
+                                 progress=not args.quiet)
+    counts = ", ".join(f"{n}-grams {c:,}" for n, c in enumerate(sidecar["ngram_counts"], start=1))
+    print(f"{sidecar['documents']:,} documents, {sidecar['tokens']:,} tokens ({sidecar['characters'] / 1e6:.1f} MB of "
+          f"text), {sidecar['quarantined']} quarantined; {counts}")
+    print(f"wrote {args.output} ({sidecar['bytes'] / 2**20:.1f} MiB, {sidecar['seconds']} s) and {args.output}.json")
+    return 0
+
+
+def _filter_report(args: argparse.Namespace) -> int:
+    from medtitan.data.manifest import FILTER_EXAMPLES_FILE
+    from medtitan.data.summary import format_filter_report
+
+    report_path, examples_path = args.output / "report.json", args.output / FILTER_EXAMPLES_FILE
+    for path in (report_path, examples_path):
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file (is {args.output} a build output, made since filter "
+                                    "examples exist?)")
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    with open(examples_path, encoding="utf-8") as handle:
+        examples = [json.loads(line) for line in handle]
+    print(format_filter_report(report, examples, reason=args.reason, doc_type=args.doc_type, per_group=args.examples))
+    return 0
+
+
 def _inspect(args: argparse.Namespace) -> int:
     from medtitan.data.summary import format_manifest_summary
     from medtitan.data.shards import verify
@@ -213,6 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
     fert.add_argument("--json", type=Path, help="also write the full report here")
     fert.set_defaults(run=_fertility)
 
+    lm = commands.add_parser("train-reference-lm", help="train the filter stage's reference n-gram LM (Kneser-Ney, "
+                                                       "over a tokenizer's ids) on clean text")
+    lm.add_argument("inputs", nargs="+", help="JSONL (.gz, .zst) or Parquet files, or folders of them")
+    lm.add_argument("--tokenizer", required=True, type=Path, help="the build's sentencepiece .model")
+    lm.add_argument("--output", required=True, type=Path, help="MODEL file (MODEL.json is written next to it)")
+    lm.add_argument("--order", type=int, default=5, help="n-gram order")
+    lm.add_argument("--min-counts", type=int, nargs="+", metavar="N",
+                    help="count cutoff per order, unigrams first (default: the Rust trainer's)")
+    lm.add_argument("--text-field", default="text")
+    lm.add_argument("--workers", type=int, help="threads (default: all cores); never changes the model")
+    lm.add_argument("--quiet", action="store_true", help="no progress bar")
+    lm.set_defaults(run=_train_reference_lm)
+
     from medtitan.deid.cli import add_deid_commands  # `deid` and `deid-score`, beside the de-identifier
 
     add_deid_commands(commands)
@@ -243,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--output", help="output folder (overrides build.output)")
     task.add_argument("--workers", type=int, help="threads inside the task (default: all cores)")
     task.set_defaults(run=_build_task)
+
+    filter_report = commands.add_parser("filter-report", help="what each quality filter removed, per doc_type, with "
+                                                              "examples and scores, and the perplexity histogram")
+    filter_report.add_argument("output", type=Path, help="a build output folder")
+    filter_report.add_argument("--reason", help="only this filter's removals (too_short, non_alphanumeric, language, "
+                                                "repetition, perplexity)")
+    filter_report.add_argument("--doc-type", help="only this doc_type")
+    filter_report.add_argument("--examples", type=int, default=10, help="examples per (reason, doc_type), at most 10")
+    filter_report.set_defaults(run=_filter_report)
 
     inspect = commands.add_parser("inspect", help="summary of a build output; --verify checks every checksum")
     inspect.add_argument("output", type=Path, help="a build output folder (holding manifest.json)")

@@ -15,6 +15,7 @@ from medtitan.data.workspace import read_jsonl, write_json, write_jsonl
 FORMAT_VERSION = 1
 # What the released quarantine.jsonl keeps of each bad record (plus the sha256 of its line).
 RELEASED_QUARANTINE_KEYS = ("source", "path", "line", "reason")
+FILTER_EXAMPLES_FILE = "filter_examples.jsonl"
 
 
 def write_release(driver: Driver, results: dict, seconds: float, executor: str, cores: int) -> dict:
@@ -37,6 +38,9 @@ def write_release(driver: Driver, results: dict, seconds: float, executor: str, 
                 [{k: q.get(k) for k in RELEASED_QUARANTINE_KEYS} | {"sha256": q.get("sha256") or None}
                  for q in read_jsonl(quarantine)])
     write_jsonl(driver.output / "decontamination_audit.jsonl", audit)
+    # A seeded sample of what each filter removed, per doc_type, with scores and the start of the
+    # de-identified text (the filter stage runs after deid): what `filter-report` shows.
+    write_jsonl(driver.output / FILTER_EXAMPLES_FILE, read_jsonl(driver.work.stage("filter") / "examples.jsonl"))
     probes = driver.work.stage("deid") / "probe_pairs.jsonl"
     if driver.config.deid.probe_pairs > 0 and probes.exists():
         # Real PHI: under private/ (0700, the file 0600), outside the manifest, never released.
@@ -65,6 +69,8 @@ def write_release(driver: Driver, results: dict, seconds: float, executor: str, 
         "dedup": {k: v for k, v in results["dedup"].items()
                   if k not in ("in", "kept", "removed", "quarantined", "reasons", "seconds", "driver_peak_rss_mb")},
         "decontamination": {k: results["decontaminate"][k] for k in ("eval_samples", "eval_samples_too_short", "ngram", "threshold")},
+        "filters": {k: results["filter"].get(k) for k in ("removed_by_doc_type", "perplexity_log10_edges",
+                                                          "perplexity_log10_histogram")},
         "input_mb": round(input_bytes / 1e6, 3),
     }
     write_json(driver.output / "report.json", report)

@@ -57,3 +57,45 @@ def format_manifest_summary(manifest: dict) -> str:
     lines += _table(["source", "doc_type", "tokens", "target", "achieved"], rows)
     lines.append(f"inputs: {len(manifest['inputs'])} files; outputs: {len(manifest['files'])} files with sha256")
     return "\n".join(lines)
+
+
+def format_filter_report(report: dict, examples: list[dict], reason: str | None = None, doc_type: str | None = None,
+                         per_group: int = 10, width: int = 160) -> str:
+    """What each filter removed, per doc_type, the perplexity histogram per doc_type, and up to
+    `per_group` examples of each (reason, doc_type) with their scores: thresholds are tuned by
+    looking at these."""
+    stage = report["stages"]["filter"]
+    filters = report.get("filters") or {}
+    by_type = filters.get("removed_by_doc_type") or {}
+    doc_types = sorted({t for counts in by_type.values() for t in counts} | set(filters.get("perplexity_log10_histogram") or {}))
+    lines = [f"filter stage: {stage['in']:,} documents in, {stage['kept']:,} kept, {stage['removed']:,} removed", ""]
+    if by_type:
+        rows = [[name] + [f"{by_type[name].get(t, 0):,}" for t in doc_types] + [f"{stage['reasons'].get(name, 0):,}"]
+                for name in sorted(by_type)]
+        lines += _table(["removed by"] + doc_types + ["total"], rows)
+    else:
+        lines.append("no document was removed")
+    histograms = filters.get("perplexity_log10_histogram") or {}
+    edges = filters.get("perplexity_log10_edges") or []
+    for name, counts in sorted(histograms.items()):
+        if doc_type and name != doc_type:
+            continue
+        total = sum(counts) or 1
+        lines += ["", f"perplexity under the reference model, {name} ({sum(counts):,} documents):"]
+        last = max((i for i, c in enumerate(counts) if c), default=0)
+        first = min((i for i, c in enumerate(counts) if c), default=0)
+        for i in range(first, last + 1):
+            upper = f"< {10 ** edges[i + 1]:>9,.0f}" if i + 1 < len(edges) else f">= {10 ** edges[i]:>8,.0f}"
+            bar = "#" * round(50 * counts[i] / total)
+            lines.append(f"  {upper}  {counts[i]:>7,}  {bar}")
+    shown = [e for e in examples if (reason is None or e["reason"] == reason) and (doc_type is None or e["doc_type"] == doc_type)]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for example in shown:
+        groups.setdefault((example["reason"], example["doc_type"]), []).append(example)
+    for (name, kind), group in sorted(groups.items()):
+        lines += ["", f"{name}, {kind}: {by_type.get(name, {}).get(kind, len(group)):,} removed; examples:"]
+        for example in group[:per_group]:
+            text = " ".join(example["text"].split())
+            text = text if len(text) <= width else text[: width - 3] + "..."
+            lines.append(f"  [{example['detail']}] {example['source']}/{example['id']}: {text}")
+    return "\n".join(lines)

@@ -1,22 +1,53 @@
-"""filter: tokenize each partition and drop documents that are too short, mostly symbols, or
-(with a scorer) of too high perplexity, each with its reason; the kept documents' token ids go
-on to dedup, mix and pack."""
+"""filter: tokenize each partition and remove documents that fail a quality filter, each with
+its reason and score; the kept documents' token ids go on to dedup, mix and pack.
+
+The filters, applied in this order (the first that fails names the reason; `[filters] exempt`
+spares a doc_type any of them):
+
+    min_tokens        too_short          fewer tokens than min_tokens
+    non_alphanumeric  non_alphanumeric   more than max_non_alnum_ratio of the visible characters
+                                         are neither letters nor digits (Rust)
+    mojibake          mojibake           more than max_mojibake_sequences telltale sequences of
+                                         UTF-8 decoded as cp1252/latin-1 (medtitan/quality/mojibake.py)
+    language          language           not one of `languages`, or named with less than
+                                         min_language_confidence (medtitan/quality/langid.py)
+    repetition        repetition         a Gopher repetition score above its threshold (Rust:
+                                         rust/filters/repetition.rs; the detail names the score)
+    perplexity        perplexity         above max_perplexity under the reference LM (Rust:
+                                         rust/filters/reference_lm.rs) or a plug-in scorer; for a
+                                         doc_type the LM was calibrated on, above the larger of that
+                                         and perplexity_calibration_factor x its 99th percentile
+
+Besides its outputs, each task keeps a histogram of log10 perplexity per doc_type and a seeded
+sample of removed documents per (reason, doc_type) with their scores and the start of their
+(de-identified) text, which `medtitan-data filter-report` shows.
+"""
 
 from __future__ import annotations
 
 import io
-from collections import Counter
+import json
+import math
+from collections import Counter, defaultdict
 from functools import lru_cache
 
 import numpy as np
 
 from medtitan import _core
+from medtitan.checksums import sha256_of
 from medtitan.data.build_config import BuildConfig, ConfigError
 from medtitan.data.plugins import load_object
 from medtitan.data.stages.base import Driver, StageCounts, TaskContext, task_done
-from medtitan.data.workspace import read_jsonl, write_atomic, write_jsonl
+from medtitan.data.workspace import read_jsonl, stable_hash, write_atomic, write_json, write_jsonl
 from medtitan.faults import build_crash_point
+from medtitan.quality.mojibake import mojibake_sequences
+from medtitan.quality.reference_lm import load_reference_lm, perplexities
 from medtitan.tokenizer import Tokenizer
+
+# log10(perplexity) histogram bins: 1 to 10^6 in quarter decades, plus one bin for anything above.
+PERPLEXITY_LOG10_EDGES = [round(0.25 * i, 2) for i in range(25)]
+EXAMPLES_PER_GROUP = 10  # removed documents kept per (reason, doc_type) for filter-report
+EXAMPLE_CHARS = 400  # the start of each example's text
 
 
 @lru_cache(maxsize=4)
@@ -31,70 +62,199 @@ def _npz_bytes(**arrays) -> bytes:
 
 
 def perplexity_scorer(config: BuildConfig):
-    """The `filters.perplexity_scorer` callable (texts -> scores), or None when none is set."""
-    spec = config.filters.perplexity_scorer
-    if spec is None:
+    """The perplexity function (texts, ids, offsets, threads) -> scores that `[filters]` asks for:
+    the reference LM's, a plug-in's (callable(texts) -> scores), or None."""
+    settings = config.filters
+    if settings.reference_lm is not None:
+        model, _ = _reference_lm(config)
+        return lambda texts, ids, offsets, threads: perplexities(model, ids, offsets, threads)
+    if settings.perplexity_scorer is None:
         return None
-    scorer = load_object(spec, "filters.perplexity_scorer")
+    scorer = load_object(settings.perplexity_scorer, "filters.perplexity_scorer")
     if not callable(scorer):
-        raise ConfigError(f"{config.path}: filters.perplexity_scorer {spec!r} is not callable")
-    return scorer
+        raise ConfigError(f"{config.path}: filters.perplexity_scorer {settings.perplexity_scorer!r} is not callable")
+    return lambda texts, ids, offsets, threads: np.asarray(list(scorer(texts)), dtype=np.float64)
+
+
+@lru_cache(maxsize=4)
+def _tokenizer_sha256(path: str) -> str:
+    return sha256_of(path)
+
+
+def _reference_lm(config: BuildConfig):
+    """(model, calibration by doc_type) of `[filters] reference_lm`, loaded once per process."""
+    return load_reference_lm(str(config.resolve(config.filters.reference_lm)), _tokenizer_sha256(str(config.tokenizer)))
+
+
+def perplexity_thresholds(config: BuildConfig) -> tuple[float | None, dict[str, float]]:
+    """(the absolute max_perplexity, {doc_type: calibrated threshold}) the filter applies."""
+    settings = config.filters
+    calibrated: dict[str, float] = {}
+    if settings.reference_lm is not None and settings.perplexity_calibration_factor is not None:
+        _, calibration = _reference_lm(config)
+        # Never stricter than max_perplexity: the calibration raises the bar for doc_types whose
+        # clean text is naturally perplexing (PubMed), and a narrow calibration (templated text,
+        # whose 99th percentile can be 5) must not turn ordinary documents into outliers.
+        calibrated = {t: max(settings.max_perplexity, settings.perplexity_calibration_factor * c["p99"])
+                      for t, c in calibration.items()}
+    return settings.max_perplexity, calibrated
+
+
+@lru_cache(maxsize=2)
+def _language_identifier(languages: tuple[str, ...], min_confidence: float):
+    from medtitan.quality.langid import LanguageIdentifier
+
+    return LanguageIdentifier(languages=languages, min_confidence=min_confidence)
+
+
+def language_identifier(config: BuildConfig):
+    """The identifier `[filters] languages` asks for, or None when it is off."""
+    settings = config.filters
+    if not settings.languages:
+        return None
+    return _language_identifier(tuple(settings.languages), settings.min_language_confidence)
+
+
+def _scores(config: BuildConfig, texts: list[str], ids: np.ndarray, offsets: np.ndarray, threads) -> dict:
+    """Every filter's score of every document (arrays, one entry per text)."""
+    n = len(texts)
+    names = list(_core.REPETITION_SCORE_NAMES)
+    repetition = np.frombuffer(_core.repetition_scores(texts, threads), dtype="<f8").reshape(n, len(names))
+    identifier = language_identifier(config)
+    languages = identifier.identify(texts) if identifier is not None and n else [(None, None)] * n
+    scorer = perplexity_scorer(config)
+    perplexity = scorer(texts, ids, offsets, threads) if scorer is not None and n else np.full(n, np.nan)
+    return {"tokens": np.diff(offsets), "non_alphanumeric": np.asarray(_core.non_alphanumeric_ratios(texts, threads)),
+            "mojibake": mojibake_sequences(texts), "repetition": repetition, "repetition_names": names,
+            "repetition_thresholds": config.filters.repetition_thresholds(), "languages": languages,
+            "perplexity": perplexity, "perplexity_thresholds": perplexity_thresholds(config)}
+
+
+def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[str, str, float] | None:
+    """(reason, detail, score) of the first filter document i fails, or None when it passes."""
+    settings = config.filters
+    exempt = set(settings.exempt.get(doc_type, ()))
+    tokens = int(scores["tokens"][i])
+    if "min_tokens" not in exempt and tokens < settings.min_tokens:
+        return "too_short", f"{tokens} tokens < {settings.min_tokens}", tokens
+    ratio = float(scores["non_alphanumeric"][i])
+    if "non_alphanumeric" not in exempt and ratio > settings.max_non_alnum_ratio:
+        return "non_alphanumeric", f"{ratio:.3f} of characters > {settings.max_non_alnum_ratio}", ratio
+    telltales = scores["mojibake"][i]
+    if "mojibake" not in exempt and telltales > settings.max_mojibake_sequences:
+        return "mojibake", f"{telltales} sequences of UTF-8 read as cp1252/latin-1 > {settings.max_mojibake_sequences}", \
+            telltales
+    language, confidence = scores["languages"][i]
+    if "language" not in exempt and language is not None:
+        if language not in settings.languages:
+            return "language", f"{language} ({confidence:.2f}), not in {settings.languages}", confidence
+        if confidence < settings.min_language_confidence:
+            return "language", f"{language} at confidence {confidence:.2f} < {settings.min_language_confidence}", confidence
+    if "repetition" not in exempt:
+        thresholds = scores["repetition_thresholds"]
+        for name, value in zip(scores["repetition_names"], scores["repetition"][i]):
+            if value > thresholds[name]:
+                return "repetition", f"{name} {value:.3f} > {thresholds[name]}", float(value)
+    perplexity = float(scores["perplexity"][i])
+    absolute, calibrated = scores["perplexity_thresholds"]
+    if "perplexity" not in exempt and not math.isnan(perplexity):
+        if doc_type in calibrated and perplexity > calibrated[doc_type]:
+            return "perplexity", f"{perplexity:.1f} > {calibrated[doc_type]:.1f} (calibrated for {doc_type})", perplexity
+        if doc_type not in calibrated and perplexity > absolute:
+            return "perplexity", f"{perplexity:.1f} > {absolute}", perplexity
+    return None
+
+
+def _histogram(values: np.ndarray) -> list[int]:
+    """Counts of log10(values) in PERPLEXITY_LOG10_EDGES' bins, the last open-ended."""
+    logs = np.log10(np.maximum(values[~np.isnan(values)], 1.0))
+    bins = np.minimum(np.searchsorted(PERPLEXITY_LOG10_EDGES, logs, side="right") - 1, len(PERPLEXITY_LOG10_EDGES) - 1)
+    return np.bincount(bins, minlength=len(PERPLEXITY_LOG10_EDGES)).astype(int).tolist()
 
 
 def filter_task(context: TaskContext, partition: int) -> dict:
-    """Partition p -> kept documents and their token ids (.tokens.npz), and the removed ones with
-    reasons."""
+    """Partition p -> kept documents and their token ids (.tokens.npz), the removed ones with
+    reason, detail and score, and the partition's score histogram and removed examples."""
     config, work = context.config, context.work
-    filters = config.filters
     kept_path = work.part("filter", partition)
     tokens_path = work.part("filter", partition, ".tokens.npz")
     removed_path = work.part("filter", partition, ".removed.jsonl")
-    if kept_path.exists() and tokens_path.exists() and removed_path.exists():
+    scores_path = work.part("filter", partition, ".scores.json")
+    if kept_path.exists() and tokens_path.exists() and removed_path.exists() and scores_path.exists():
         return task_done()
     rows = read_jsonl(work.part("deid", partition))
     texts = [r["text"] for r in rows]
     ids, offsets = _tokenizer(str(config.tokenizer)).encode_flat(texts, context.threads)
-    lengths = np.diff(offsets)
-    ratios = _core.non_alphanumeric_ratios(texts, context.threads)
-    scorer = perplexity_scorer(config)
-    scores = list(scorer(texts)) if scorer is not None else [None] * len(rows)
-    keep, removed = [], []
-    for index, (row, length, ratio, score) in enumerate(zip(rows, lengths, ratios, scores)):
-        reason = None
-        if length < filters.min_tokens:
-            reason, detail = "too_short", f"{int(length)} tokens < {filters.min_tokens}"
-        elif ratio > filters.max_non_alnum_ratio:
-            reason, detail = "non_alphanumeric", f"{ratio:.3f} of characters > {filters.max_non_alnum_ratio}"
-        elif score is not None and score > filters.max_perplexity:
-            reason, detail = "perplexity", f"{score:.2f} > {filters.max_perplexity}"
-        if reason:
-            removed.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": reason, "detail": detail})
-        else:
+    scores = _scores(config, texts, ids, offsets, context.threads)
+    keep, removed, examples = [], [], []
+    for index, row in enumerate(rows):
+        verdict = _verdict(config, row["doc_type"], index, scores)
+        if verdict is None:
             keep.append(index)
+            continue
+        reason, detail, score = verdict
+        removed.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": reason, "detail": detail,
+                        "score": round(score, 4)})
+        examples.append({"order": stable_hash(config.build.seed, "filter-example", row["n"]), "reason": reason,
+                         "doc_type": row["doc_type"], "source": row["source"], "id": row["id"], "detail": detail,
+                         "score": round(score, 4), "text": row["text"][:EXAMPLE_CHARS]})
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_type[row["doc_type"]].append(index)
+    histograms = {t: _histogram(scores["perplexity"][members]) for t, members in sorted(by_type.items())}
+    lengths = scores["tokens"]
     kept_lengths = lengths[keep] if keep else np.zeros(0, np.int64)
     kept_ids = np.concatenate([ids[offsets[i]:offsets[i + 1]] for i in keep]) if keep else np.zeros(0, np.uint32)
     kept_offsets = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
     write_atomic(tokens_path, _npz_bytes(ids=kept_ids.astype(np.uint32), offsets=kept_offsets))
     write_jsonl(removed_path, removed)
+    write_json(scores_path, {"perplexity_log10_histogram": {t: h for t, h in histograms.items() if sum(h)},
+                             "examples": _sample(examples)})
     write_jsonl(kept_path, [rows[i] for i in keep])  # last: the task's marker
     build_crash_point("filter", partition)
     return task_done()
+
+
+def _sample(examples: list[dict]) -> list[dict]:
+    """The EXAMPLES_PER_GROUP smallest seeded orders of each (reason, doc_type): a sample that
+    does not depend on how the corpus is partitioned."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for example in examples:
+        groups[(example["reason"], example["doc_type"])].append(example)
+    return [e for key in sorted(groups) for e in sorted(groups[key], key=lambda e: e["order"])[:EXAMPLES_PER_GROUP]]
 
 
 TASKS = {"filter": filter_task}
 
 
 def run(driver: Driver, results: dict) -> dict:
-    """Check the scorer loads, run the tasks, count kept and removed by reason."""
-    perplexity_scorer(driver.config)  # a bad scorer fails here, before any task
-    driver.run_tasks("filter", range(results["ingest"]["partitions"]))
+    """Check the models load, run the tasks, count kept and removed by reason; sum the
+    histograms and keep the examples."""
+    perplexity_scorer(driver.config)  # a bad scorer or model fails here, before any task
+    language_identifier(driver.config)
+    partitions = range(results["ingest"]["partitions"])
+    driver.run_tasks("filter", partitions)
     counts = StageCounts()
     reasons: Counter = Counter()
-    for partition in range(results["ingest"]["partitions"]):
+    removed_by_type: dict[str, Counter] = defaultdict(Counter)
+    histograms: dict[str, np.ndarray] = {}
+    examples: list[dict] = []
+    doc_types = {source.name: source.doc_type for source in driver.config.sources}
+    for partition in partitions:
         removed = read_jsonl(driver.work.part("filter", partition, ".removed.jsonl"))
         kept = sum(1 for _ in open(driver.work.part("filter", partition), encoding="utf-8"))
         counts.into += kept + len(removed)
         counts.kept += kept
         counts.removed += len(removed)
         reasons.update(r["reason"] for r in removed)
-    return counts.to_json(reasons)
+        for record in removed:
+            removed_by_type[record["reason"]][doc_types.get(record["source"], record["source"])] += 1
+        scores = json.loads(driver.work.part("filter", partition, ".scores.json").read_text())
+        for doc_type, counts_ in scores["perplexity_log10_histogram"].items():
+            histograms[doc_type] = histograms.get(doc_type, 0) + np.asarray(counts_)
+        examples = _sample(examples + scores["examples"])
+    write_jsonl(driver.work.stage("filter") / "examples.jsonl",
+                [{k: v for k, v in e.items() if k != "order"} for e in examples])
+    return counts.to_json(reasons, removed_by_doc_type={r: dict(sorted(c.items())) for r, c in sorted(removed_by_type.items())},
+                          perplexity_log10_edges=PERPLEXITY_LOG10_EDGES if histograms else None,
+                          perplexity_log10_histogram={t: h.tolist() for t, h in sorted(histograms.items())})

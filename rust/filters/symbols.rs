@@ -1,4 +1,4 @@
-//! Quality heuristics, each a pure function of one document's text.
+//! Symbol density: how much of a document's visible text is neither letters nor digits.
 
 /// Share of the non-whitespace characters that are neither letters nor digits (in any script).
 /// 0.0 for a text with no non-whitespace characters. Whitespace is left out so that layout
