@@ -41,7 +41,11 @@ def run(name: str, config_path: Path, workers: int) -> dict:
     stages = report["throughput"]["stage_seconds"]
     print(f"{name}: {megabytes:.1f} MB in {seconds:.1f} s = {megabytes / seconds:.2f} MB/s, "
           f"{megabytes / seconds / workers:.2f} MB/s per core ({workers} workers)")
-    print("  stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if v is not None))
+    print(f"  {'stage':<14}{'seconds':>8}{'MB/s':>8}{'per core':>10}   (MB of the build's input)")
+    for stage, stage_seconds in stages.items():
+        if stage_seconds:
+            rate = megabytes / stage_seconds
+            print(f"  {stage:<14}{stage_seconds:>8.2f}{rate:>8.1f}{rate / workers:>10.2f}")
     return {"mb": megabytes, "seconds": seconds}
 
 
@@ -62,9 +66,18 @@ def main() -> int:
         if SHARED.is_dir():
             files = sorted(p for p in SHARED.glob("*.jsonl") if not p.name.endswith("_sample.jsonl"))
             sources = [(p.stem, [p], json.loads(p.open().readline())["doc_type"], 1.0) for p in files]
+            # Every filter on: the reference LM trained on the corpus's prose (the build sees its
+            # training text, so this measures speed, not quality: benchmarks/filter_quality.py).
+            from medtitan.quality.reference_lm import train_reference_lm
+
+            prose = [SHARED / f"{name}.jsonl" for name in ("clinical_notes", "radiology", "pubmed_abstracts", "general_english")]
+            train_reference_lm(prose, medical_tokenizer(), work / "reference.lm", progress=False)
+            filters = (f'\n[filters]\nreference_lm = "{work / "reference.lm"}"\nmax_perplexity = 1000\n'
+                       '\n[filters.exempt]\n' + "".join(f'{t} = ["min_tokens", "language", "repetition", "perplexity"]\n'
+                                                     for t in ("icd10_descriptions", "drug_lexicon", "medical_abbreviations")))
             config = write_config(work / "shared.toml", medical_tokenizer(), sources,
                                   eval_sets=sorted(SHARED.glob("*_sample.jsonl")), output=work / "shared_build",
-                                  seq_len=4096, partition_docs=20_000, validation_tokens=200_000)
+                                  seq_len=4096, partition_docs=20_000, validation_tokens=200_000, extra=filters)
             run("../shared/data", config, args.workers)
     minhash = REPO / "benchmarks" / "minhash.py"
     if minhash.exists():
