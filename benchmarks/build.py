@@ -73,7 +73,7 @@ def main() -> int:
             prose = [SHARED / f"{name}.jsonl" for name in ("clinical_notes", "radiology", "pubmed_abstracts", "general_english")]
             train_reference_lm(prose, medical_tokenizer(), work / "reference.lm", progress=False)
             filters = (f'\n[filters]\nreference_lm = "{work / "reference.lm"}"\nmax_perplexity = 1000\n'
-                       '\n[filters.exempt]\n' + "".join(f'{t} = ["min_tokens", "language", "repetition", "perplexity"]\n'
+                       '\n[filters.exempt]\n' + "".join(f'{t} = ["min_tokens", "language", "repetition", "unknown_words", "perplexity"]\n'
                                                      for t in ("icd10_descriptions", "drug_lexicon", "medical_abbreviations")))
             config = write_config(work / "shared.toml", medical_tokenizer(), sources,
                                   eval_sets=sorted(SHARED.glob("*_sample.jsonl")), output=work / "shared_build",

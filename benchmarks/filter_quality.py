@@ -36,7 +36,7 @@ CLEAN = {"clinical_notes": "clinical_notes.jsonl", "radiology": "radiology.jsonl
          "pubmed_abstracts": "pubmed_abstracts.jsonl", "general_english": "general_english.jsonl"}
 # Which filters count as the right reason for each garbage kind.
 RIGHT_REASONS = {
-    "ocr_noise": {"perplexity", "language"},
+    "ocr_noise": {"unknown_words", "perplexity", "language"},
     "random_bytes": {"non_alphanumeric", "mojibake", "language", "perplexity"},  # bytes read in the wrong codec
     "mojibake": {"mojibake", "perplexity", "language", "non_alphanumeric"}, "number_table": {"non_alphanumeric", "language"},
     "repeated_lines": {"repetition"}, "boilerplate": {"repetition"}, "other_language": {"language"},

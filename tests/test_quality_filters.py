@@ -44,6 +44,8 @@ def _bad_documents(clean: list[str]) -> list[tuple[str, str, str]]:
         ("symbols", " ".join(["|---|---|+++|===|"] * 60), "non_alphanumeric"),
         ("soup", " ".join(shuffled[:400]), "perplexity"),
         ("short", " ".join(words[:5]), "too_short"),
+        ("ocr", "".join(rng.choice("aeilnorst") if c.isalpha() and rng.random() < 0.08 else c for c in note),
+         "unknown_words"),
         ("mojibake", (note[:600] + " The patient\u2019s temperature was 38.5 \u00b0C; \u201cno caf\u00e9 or th\u00e9\u201d, "
                       "she said \u2013 twice.").encode("utf-8").decode("cp1252", errors="replace"), "mojibake"),
     ]
@@ -59,6 +61,8 @@ def reference_lm(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
     assert "wrote" in result.stdout and "4-grams" in result.stdout
     sidecar = json.loads(Path(f"{model}.json").read_text())
     assert sidecar["order"] == 4 and len(sidecar["ngram_counts"]) == 4 and sidecar["bytes"] == model.stat().st_size
+    words = Path(f"{model}.words").read_text().split()
+    assert words == sorted(set(words)) and len(words) == sidecar["vocabulary"]["words"] and "patient" in words
     return model
 
 
@@ -76,11 +80,12 @@ def test_each_kind_of_bad_document_is_removed_with_its_reason_and_score(demo_dir
                           [("notes", [corpus], "clinical_notes", 1.0), ("codes", [codes], "icd10_descriptions", 0.1)],
                           output=tmp_path / "out", validation_tokens=0,
                           extra=f'\n[filters]\nmin_tokens = 20\nreference_lm = "{reference_lm}"\nmax_perplexity = 1000\n'
-                                '\n[filters.exempt]\nicd10_descriptions = ["min_tokens", "perplexity"]\n')
+                                '\n[filters.exempt]\nicd10_descriptions = ["min_tokens", "unknown_words", "perplexity"]\n')
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     removed = {r["id"]: r for r in read_jsonl(tmp_path / "out" / "removed.jsonl") if r["reason"] in
-               ("too_short", "non_alphanumeric", "mojibake", "language", "repetition", "perplexity")}
+               ("too_short", "non_alphanumeric", "mojibake", "language", "repetition", "unknown_words",
+                                  "perplexity")}
     assert {i: removed[i]["reason"] for i, _, _ in bad if i in removed} == {i: reason for i, _, reason in bad}
     assert all(isinstance(r["score"], float | int) and r["detail"] for r in removed.values())
     assert removed["repeated"]["detail"].startswith(("dup_line", "dup_para", "top_", "dup_"))

@@ -142,6 +142,15 @@ class Tokenizer:
     def vocab_size(self) -> int:
         """The number of pieces, ids 0 .. vocab_size - 1."""
 
+class Vocabulary:
+    """A set of words (the reference LM's training vocabulary): `Vocabulary(words)`, and the share of
+    each text's words not in it (`unknown_fractions`). Words as in `count_words`.
+    """
+    def unknown_fractions(self, texts: Sequence[str], num_threads: int | None = None) -> Any:
+        """The share of each text's words that are not in the vocabulary (0.0 for a text without
+        words), as little-endian float64. GIL released; `num_threads` threads.
+        """
+
 def choose_lsh_bands(num_perm: int = 128, threshold: float = 0.8, min_probability: float = 0.99) -> tuple[int, int]:
     """(bands, rows): the largest rows such that num_perm // rows bands find a pair of Jaccard
     `threshold` with probability >= min_probability.
@@ -150,6 +159,11 @@ def choose_lsh_bands(num_perm: int = 128, threshold: float = 0.8, min_probabilit
 def connected_components(n: int, pairs: Sequence[tuple[int, int]]) -> list[int]:
     """For each of `n` items, the smallest item of its connected component under `pairs` (the
     union-find of rust/dedup/lsh.rs), for joins whose edges were found elsewhere (the build's keyed dedup).
+    """
+
+def count_words(texts: Sequence[str], num_threads: int | None = None) -> Any:
+    """How often each word (a lowercased run of two or more ASCII letters) occurs in `texts`: the
+    counts a reference vocabulary is built from. GIL released; `num_threads` threads.
     """
 
 def deid_corpus_stop_words(texts: Sequence[str], num_threads: int | None = None) -> list[str]:

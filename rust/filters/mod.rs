@@ -7,6 +7,8 @@
 //! * `reference_lm.rs`: a token n-gram language model with interpolated modified Kneser-Ney
 //!   smoothing, trained on reference text, saved to a versioned binary file, and scoring the
 //!   perplexity of documents (text unlike the reference scores high).
+//! * `vocabulary.rs`: the reference vocabulary and the share of a document's words outside it
+//!   (OCR-style noise makes non-words).
 //!
 //! Each score is a pure function of one document (and, for the reference LM, of the model), so
 //! the build can compute them partition by partition on any number of threads.
@@ -14,5 +16,6 @@
 pub mod reference_lm;
 pub mod repetition;
 mod symbols;
+pub mod vocabulary;
 
 pub use symbols::non_alphanumeric_ratio;

@@ -5,6 +5,7 @@
 use crate::filters::non_alphanumeric_ratio;
 use crate::filters::reference_lm::{default_min_counts, LoadError, ReferenceLm, TrainConfig};
 use crate::filters::repetition::{self, Scratch, NUM_SCORES, SCORE_NAMES};
+use crate::filters::vocabulary::{self, Vocabulary};
 use crate::py::data::le_values;
 use crate::py::threads::with_threads;
 use pyo3::buffer::{Element, PyBuffer};
@@ -13,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 
 /// Share of visible characters that are neither letters nor digits, for each text.
@@ -191,8 +193,75 @@ impl PyReferenceLm {
     }
 }
 
+/// How often each word (a lowercased run of two or more ASCII letters) occurs in `texts`: the
+/// counts a reference vocabulary is built from. GIL released; `num_threads` threads.
+#[pyfunction]
+#[pyo3(signature = (texts, num_threads = None))]
+fn count_words(py: Python<'_>, texts: Vec<PyBackedStr>, num_threads: Option<usize>) -> PyResult<Vec<(String, u64)>> {
+    py.detach(|| {
+        with_threads(num_threads, || {
+            let merged = texts.par_chunks(256).map(|chunk| vocabulary::count_words(chunk.iter().map(|t| &**t))).reduce(
+                FxHashMap::default,
+                |mut into, from| {
+                    for (word, count) in from {
+                        *into.entry(word).or_insert(0) += count;
+                    }
+                    into
+                },
+            );
+            let mut counts: Vec<(String, u64)> = merged.into_iter().collect();
+            counts.sort_unstable();
+            counts
+        })
+    })
+}
+
+/// A set of words (the reference LM's training vocabulary): `Vocabulary(words)`, and the share of
+/// each text's words not in it (`unknown_fractions`). Words as in `count_words`.
+#[pyclass(name = "Vocabulary", module = "medtitan._core", frozen)]
+struct PyVocabulary {
+    inner: Vocabulary,
+}
+
+#[pymethods]
+impl PyVocabulary {
+    #[new]
+    fn new(words: Vec<PyBackedStr>) -> Self {
+        Self { inner: Vocabulary::new(words.iter().map(|w| &**w)) }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The share of each text's words that are not in the vocabulary (0.0 for a text without
+    /// words), as little-endian float64. GIL released; `num_threads` threads.
+    #[pyo3(signature = (texts, num_threads = None))]
+    fn unknown_fractions<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<PyBackedStr>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py.detach(|| {
+            with_threads(num_threads, || {
+                texts
+                    .par_iter()
+                    .map_init(Vec::new, |scratch, t| self.inner.unknown_fraction(t, scratch))
+                    .collect::<Vec<f64>>()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<u8>>()
+            })
+        })?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReferenceLm>()?;
+    m.add_class::<PyVocabulary>()?;
+    m.add_function(wrap_pyfunction!(count_words, m)?)?;
     m.add_function(wrap_pyfunction!(non_alphanumeric_ratios, m)?)?;
     m.add_function(wrap_pyfunction!(repetition_scores, m)?)?;
     m.add("REPETITION_SCORE_NAMES", SCORE_NAMES.to_vec())?;

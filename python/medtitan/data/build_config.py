@@ -89,7 +89,7 @@ MEDICAL_REPETITION = GOPHER_REPETITION | {
     "dup_9gram_char_frac": 0.60, "dup_10gram_char_frac": 0.60,
 }
 # The filters a doc_type can be exempted from ([filters] exempt), in the order they are applied.
-FILTER_NAMES = ("min_tokens", "non_alphanumeric", "mojibake", "language", "repetition", "perplexity")
+FILTER_NAMES = ("min_tokens", "non_alphanumeric", "mojibake", "language", "repetition", "unknown_words", "perplexity")
 
 
 @dataclass
@@ -114,6 +114,10 @@ class FiltersSection:
     perplexity_scorer: str | None = None
     max_perplexity: float | None = None
     perplexity_calibration_factor: float | None = 1.5
+    # With reference_lm: a document whose share of words outside the LM's training vocabulary
+    # passes this is removed (OCR-style noise); for a calibrated doc_type, the bar is raised to its
+    # 99th percentile + 0.04 when that is higher. None: off.
+    max_unknown_word_fraction: float | None = 0.17
     # doc_type -> the filters it is exempt from (FILTER_NAMES), e.g. short-by-nature code lists:
     # icd10_descriptions = ["min_tokens", "perplexity"].
     exempt: dict[str, list[str]] = field(default_factory=dict)
@@ -296,6 +300,8 @@ def _validate(config: BuildConfig) -> None:
          f"known: {list(GOPHER_REPETITION)}"),
         (all(0 < v <= 1 for v in config.filters.repetition.values()), "filters.repetition values must be in (0, 1]"),
         (config.filters.max_mojibake_sequences >= 0, "filters.max_mojibake_sequences must be >= 0"),
+        (config.filters.max_unknown_word_fraction is None or 0 < config.filters.max_unknown_word_fraction <= 1,
+         "filters.max_unknown_word_fraction must be in (0, 1]"),
         (config.filters.perplexity_calibration_factor is None or config.filters.perplexity_calibration_factor > 0,
          "filters.perplexity_calibration_factor must be positive (or left out: absolute max_perplexity only)"),
         (all(set(names) <= set(FILTER_NAMES) for names in config.filters.exempt.values()),

@@ -17,6 +17,11 @@ doc_type's perplexities. Perplexity depends on the kind of text far more than on
 the filter raises its bar for a doc_type whose calibration says so: a document is removed above
 the larger of `[filters] max_perplexity` and perplexity_calibration_factor x its doc_type's 99th
 percentile.
+
+FILE.words holds the training text's vocabulary: the filter also removes a document whose share
+of unknown words passes `[filters] max_unknown_word_fraction` (raised, for a calibrated doc_type,
+to its 99th percentile plus UNKNOWN_WORDS_MARGIN), which catches OCR-style noise that perplexity
+alone lets through.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +59,12 @@ def sidecar_path(model: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(model)}.json")
 
 
+def vocabulary_path(model: str | os.PathLike) -> Path:
+    """FILE.words: every word of the training text, one a line, sorted (rust/filters/vocabulary.rs
+    says what a word is)."""
+    return Path(f"{os.fspath(model)}.words")
+
+
 def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os.PathLike, output: str | os.PathLike,
                        order: int = 5, min_counts: list[int] | None = None, text_field: str = "text",
                        select: Callable[[Document], bool] | None = None, num_threads: int | None = None,
@@ -68,10 +80,13 @@ def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os
     characters = 0
     calibration: dict[str, list[str]] = {}
 
+    word_counts: Counter = Counter()
+
     def encode(texts: list[str]) -> None:
         ids, offsets = tokenizer.encode_flat(texts, num_threads)
         pieces.append(ids)
         lengths.append(np.diff(offsets))
+        word_counts.update(dict(_core.count_words(texts, num_threads)))
 
     documents = read_documents(inputs, text_field=text_field, report=report, file_errors="quarantine")
     for document in tqdm(documents, desc="reading", unit=" docs", disable=not progress):
@@ -98,13 +113,18 @@ def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     size = model.save(str(output))
+    words = sorted(word_counts)
+    vocabulary_path(output).write_text("".join(w + "\n" for w in words), encoding="ascii")
+    vocabulary = _core.Vocabulary(words)
     calibrated = {}
     for doc_type, texts in sorted(calibration.items()):
         if len(texts) < MIN_CALIBRATION_DOCUMENTS:
             continue
         scores = perplexities(model, *tokenizer.encode_flat(texts, num_threads), num_threads)
+        unknown = np.frombuffer(vocabulary.unknown_fractions(texts, num_threads), dtype="<f8")
         calibrated[doc_type] = {"documents": len(texts)} | {
-            name: round(float(np.quantile(scores, q)), 2) for name, q in CALIBRATION_QUANTILES.items()}
+            name: round(float(np.quantile(scores, q)), 2) for name, q in CALIBRATION_QUANTILES.items()} | {
+            f"unknown_words_{name}": round(float(np.quantile(unknown, q)), 4) for name, q in CALIBRATION_QUANTILES.items()}
     sidecar = {
         "model": output.name, "bytes": size, "sha256": sha256_of(output),
         "tokenizer": {"path": str(Path(tokenizer_path).resolve()), "sha256": sha256_of(tokenizer_path),
@@ -112,6 +132,7 @@ def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os
         "order": order, "min_counts": min_counts, "ngram_counts": list(model.ngram_counts),
         "documents": len(offsets) - 1, "tokens": int(len(ids)), "characters": characters,
         "inputs": report.files, "quarantined": len(report.quarantined), "calibration": calibrated,
+        "vocabulary": {"file": vocabulary_path(output).name, "words": len(words)},
         "seconds": round(time.perf_counter() - started, 1),
     }
     sidecar_path(output).write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
@@ -120,8 +141,8 @@ def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os
 
 @lru_cache(maxsize=2)
 def load_reference_lm(path: str, tokenizer_sha256: str):
-    """(model, calibration by doc_type) of the model at `path` (one per process), after checking
-    it was trained with the tokenizer whose sha256 is given; errors name the file."""
+    """(model, calibration by doc_type, vocabulary) of the model at `path` (one per process),
+    after checking it was trained with the tokenizer whose sha256 is given; errors name the file."""
     sidecar = sidecar_path(path)
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: no such reference LM (medtitan-data train-reference-lm makes one)")
@@ -132,7 +153,11 @@ def load_reference_lm(path: str, tokenizer_sha256: str):
         raise ValueError(f"{path}: trained with the tokenizer {trained_with['path']} (sha256 "
                          f"{trained_with['sha256'][:12]}...), not the build's (sha256 {tokenizer_sha256[:12]}...): "
                          "retrain it with the build's tokenizer")
-    return _core.ReferenceLM.load(path), json.loads(sidecar.read_text(encoding="utf-8")).get("calibration", {})
+    words = vocabulary_path(path)
+    if not words.exists():
+        raise ValueError(f"{words}: missing; train-reference-lm writes it beside the model")
+    vocabulary = _core.Vocabulary(words.read_text(encoding="ascii").split())
+    return _core.ReferenceLM.load(path), json.loads(sidecar.read_text(encoding="utf-8")).get("calibration", {}), vocabulary
 
 
 def perplexities(model, ids: np.ndarray, offsets: np.ndarray, num_threads: int | None = None) -> np.ndarray:

@@ -13,6 +13,9 @@ spares a doc_type any of them):
                                          min_language_confidence (medtitan/quality/langid.py)
     repetition        repetition         a Gopher repetition score above its threshold (Rust:
                                          rust/filters/repetition.rs; the detail names the score)
+    unknown_words     unknown_words      with a reference LM: more of the words outside its training
+                                         vocabulary than max_unknown_word_fraction (raised for a
+                                         calibrated doc_type to its 99th percentile + 0.04)
     perplexity        perplexity         above max_perplexity under the reference LM (Rust:
                                          rust/filters/reference_lm.rs) or a plug-in scorer; for a
                                          doc_type the LM was calibrated on, above the larger of that
@@ -71,7 +74,7 @@ def perplexity_scorer(config: BuildConfig):
     the reference LM's, a plug-in's (callable(texts) -> scores), or None."""
     settings = config.filters
     if settings.reference_lm is not None:
-        model, _ = _reference_lm(config)
+        model = _reference_lm(config)[0]
         return lambda texts, ids, offsets, threads: perplexities(model, ids, offsets, threads)
     if settings.perplexity_scorer is None:
         return None
@@ -87,7 +90,8 @@ def _tokenizer_sha256(path: str) -> str:
 
 
 def _reference_lm(config: BuildConfig):
-    """(model, calibration by doc_type) of `[filters] reference_lm`, loaded once per process."""
+    """(model, calibration by doc_type, vocabulary) of `[filters] reference_lm`, loaded once per
+    process."""
     return load_reference_lm(str(config.resolve(config.filters.reference_lm)), _tokenizer_sha256(str(config.tokenizer)))
 
 
@@ -96,13 +100,27 @@ def perplexity_thresholds(config: BuildConfig) -> tuple[float | None, dict[str, 
     settings = config.filters
     calibrated: dict[str, float] = {}
     if settings.reference_lm is not None and settings.perplexity_calibration_factor is not None:
-        _, calibration = _reference_lm(config)
+        calibration = _reference_lm(config)[1]
         # Never stricter than max_perplexity: the calibration raises the bar for doc_types whose
         # clean text is naturally perplexing (PubMed), and a narrow calibration (templated text,
         # whose 99th percentile can be 5) must not turn ordinary documents into outliers.
         calibrated = {t: max(settings.max_perplexity, settings.perplexity_calibration_factor * c["p99"])
                       for t, c in calibration.items()}
     return settings.max_perplexity, calibrated
+
+
+UNKNOWN_WORDS_MARGIN = 0.04  # above a calibrated doc_type's 99th percentile of unknown-word share
+
+
+def unknown_word_thresholds(config: BuildConfig) -> tuple[float | None, dict[str, float]]:
+    """(max_unknown_word_fraction, {doc_type: calibrated threshold}); (None, {}) when off."""
+    settings = config.filters
+    if settings.reference_lm is None or settings.max_unknown_word_fraction is None:
+        return None, {}
+    calibration = _reference_lm(config)[1]
+    return settings.max_unknown_word_fraction, {
+        t: max(settings.max_unknown_word_fraction, c["unknown_words_p99"] + UNKNOWN_WORDS_MARGIN)
+        for t, c in calibration.items() if "unknown_words_p99" in c}
 
 
 @lru_cache(maxsize=2)
@@ -149,10 +167,14 @@ def _scores(config: BuildConfig, rows: list[dict], texts: list[str], ids: np.nda
             languages[i] = found
         if pending is not None:
             perplexity[scored] = pending.result()
+    unknown_words = np.full(n, np.nan)
+    if unknown_word_thresholds(config)[0] is not None:
+        unknown_words = np.frombuffer(_reference_lm(config)[2].unknown_fractions(texts, threads), dtype="<f8")
     return {"tokens": np.diff(offsets), "non_alphanumeric": np.asarray(_core.non_alphanumeric_ratios(texts, threads)),
             "mojibake": mojibake_sequences(texts), "repetition": repetition, "repetition_names": names,
             "repetition_thresholds": config.filters.repetition_thresholds(), "languages": languages,
-            "perplexity": perplexity, "perplexity_thresholds": perplexity_thresholds(config)}
+            "perplexity": perplexity, "perplexity_thresholds": perplexity_thresholds(config),
+            "unknown_words": unknown_words, "unknown_word_thresholds": unknown_word_thresholds(config)}
 
 
 def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[str, str, float] | None:
@@ -180,6 +202,12 @@ def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[
         for name, value in zip(scores["repetition_names"], scores["repetition"][i]):
             if value > thresholds[name]:
                 return "repetition", f"{name} {value:.3f} > {thresholds[name]}", float(value)
+    unknown = float(scores["unknown_words"][i])
+    absolute, calibrated = scores["unknown_word_thresholds"]
+    if "unknown_words" not in exempt and not math.isnan(unknown):
+        limit = calibrated.get(doc_type, absolute)
+        if unknown > limit:
+            return "unknown_words", f"{unknown:.3f} of words outside the reference vocabulary > {limit:.3f}", unknown
     perplexity = float(scores["perplexity"][i])
     absolute, calibrated = scores["perplexity_thresholds"]
     if "perplexity" not in exempt and not math.isnan(perplexity):
