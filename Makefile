@@ -61,6 +61,7 @@ test: setup lint test-rust test-python
 # ruff (the rules in pyproject.toml), rustfmt (rustfmt.toml) and clippy, warnings as errors.
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks data_tools
+	$(VENV)/bin/ruff format --check python tests benchmarks data_tools
 	cargo fmt --check
 	cargo clippy --release --quiet --lib --tests -- -D warnings
 

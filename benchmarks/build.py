@@ -39,8 +39,10 @@ def run(name: str, config_path: Path, workers: int) -> dict:
     seconds = time.perf_counter() - started
     megabytes = report["input_mb"]
     stages = report["throughput"]["stage_seconds"]
-    print(f"{name}: {megabytes:.1f} MB in {seconds:.1f} s = {megabytes / seconds:.2f} MB/s, "
-          f"{megabytes / seconds / workers:.2f} MB/s per core ({workers} workers)")
+    print(
+        f"{name}: {megabytes:.1f} MB in {seconds:.1f} s = {megabytes / seconds:.2f} MB/s, "
+        f"{megabytes / seconds / workers:.2f} MB/s per core ({workers} workers)"
+    )
     print(f"  {'stage':<14}{'seconds':>8}{'MB/s':>8}{'per core':>10}   (MB of the build's input)")
     for stage, stage_seconds in stages.items():
         if stage_seconds:
@@ -60,8 +62,15 @@ def main() -> int:
         work = Path(tmp)
         corpus, tokenizer = demo_inputs(work)
         sources = [(n, [corpus / f], t, w) for n, f, t, w in DEMO_SOURCES]
-        config = write_config(work / "demo.toml", tokenizer, sources, eval_sets=[corpus / "evals" / "demo_mcq.jsonl"],
-                              output=work / "demo_build", seq_len=2048, partition_docs=20_000)
+        config = write_config(
+            work / "demo.toml",
+            tokenizer,
+            sources,
+            eval_sets=[corpus / "evals" / "demo_mcq.jsonl"],
+            output=work / "demo_build",
+            seq_len=2048,
+            partition_docs=20_000,
+        )
         run("demo corpus", config, args.workers)
         if SHARED.is_dir():
             files = sorted(p for p in SHARED.glob("*.jsonl") if not p.name.endswith("_sample.jsonl"))
@@ -70,14 +79,30 @@ def main() -> int:
             # training text, so this measures speed, not quality: benchmarks/filter_quality.py).
             from medtitan.quality.reference_lm import train_reference_lm
 
-            prose = [SHARED / f"{name}.jsonl" for name in ("clinical_notes", "radiology", "pubmed_abstracts", "general_english")]
+            prose = [
+                SHARED / f"{name}.jsonl"
+                for name in ("clinical_notes", "radiology", "pubmed_abstracts", "general_english")
+            ]
             train_reference_lm(prose, medical_tokenizer(), work / "reference.lm", progress=False)
-            filters = (f'\n[filters]\nreference_lm = "{work / "reference.lm"}"\nmax_perplexity = 1000\n'
-                       '\n[filters.exempt]\n' + "".join(f'{t} = ["min_tokens", "language", "repetition", "unknown_words", "perplexity"]\n'
-                                                     for t in ("icd10_descriptions", "drug_lexicon", "medical_abbreviations")))
-            config = write_config(work / "shared.toml", medical_tokenizer(), sources,
-                                  eval_sets=sorted(SHARED.glob("*_sample.jsonl")), output=work / "shared_build",
-                                  seq_len=4096, partition_docs=20_000, validation_tokens=200_000, extra=filters)
+            filters = (
+                f'\n[filters]\nreference_lm = "{work / "reference.lm"}"\nmax_perplexity = 1000\n'
+                "\n[filters.exempt]\n"
+                + "".join(
+                    f'{t} = ["min_tokens", "language", "repetition", "unknown_words", "perplexity"]\n'
+                    for t in ("icd10_descriptions", "drug_lexicon", "medical_abbreviations")
+                )
+            )
+            config = write_config(
+                work / "shared.toml",
+                medical_tokenizer(),
+                sources,
+                eval_sets=sorted(SHARED.glob("*_sample.jsonl")),
+                output=work / "shared_build",
+                seq_len=4096,
+                partition_docs=20_000,
+                validation_tokens=200_000,
+                extra=filters,
+            )
             run("../shared/data", config, args.workers)
     minhash = REPO / "benchmarks" / "minhash.py"
     if minhash.exists():

@@ -38,13 +38,36 @@ def build(work: Path, corpus: Path, tokenizer: Path, name: str, partition_docs: 
     from tests.build_helpers import DEMO_SOURCES, write_config
 
     sources = [(n, [corpus / f], t, w) for n, f, t, w in DEMO_SOURCES]
-    config = write_config(work / f"{name}.toml", tokenizer, sources, eval_sets=[corpus / "evals" / "demo_mcq.jsonl"],
-                          output=work / name, seq_len=512, partition_docs=partition_docs, keep_work=True)
-    subprocess.run([str(Path(sys.executable).with_name("medtitan-data")), "build", "--config", str(config), "--quiet",
-                    "--executor", "process", "--workers", str(os.cpu_count() or 1)], check=True, capture_output=True)
+    config = write_config(
+        work / f"{name}.toml",
+        tokenizer,
+        sources,
+        eval_sets=[corpus / "evals" / "demo_mcq.jsonl"],
+        output=work / name,
+        seq_len=512,
+        partition_docs=partition_docs,
+        keep_work=True,
+    )
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("medtitan-data")),
+            "build",
+            "--config",
+            str(config),
+            "--quiet",
+            "--executor",
+            "process",
+            "--workers",
+            str(os.cpu_count() or 1),
+        ],
+        check=True,
+        capture_output=True,
+    )
     found = memory_model.measured(work / name)
     found["partition_mb"] = memory_model.partition_mb(work / name)
-    found["partitions"] = json.loads((work / name / "private" / "work" / "ingest" / "DONE.json").read_text())["partitions"]
+    found["partitions"] = json.loads((work / name / "private" / "work" / "ingest" / "DONE.json").read_text())[
+        "partitions"
+    ]
     found["input_mb"] = json.loads((work / name / "report.json").read_text())["input_mb"]
     return found
 
@@ -68,7 +91,9 @@ def main() -> int:
         anchor = {}
         for scale, corpus in corpora.items():
             files = [str(p) for p in sorted(corpus.glob("*.jsonl"))]
-            out = subprocess.run([sys.executable, "-c", IN_MEMORY_DEDUP, *files], check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", IN_MEMORY_DEDUP, *files], check=True, capture_output=True, text=True
+            )
             anchor[scale] = float(out.stdout)
         steps = list(runs[1]["tasks"])
         headers = [f"{s}x ({runs[s]['input_mb']:.0f} MB)" for s in runs]
@@ -76,8 +101,11 @@ def main() -> int:
         for step in steps + ["driver"]:
             values = [runs[s]["tasks"][step] if step != "driver" else runs[s]["driver"] for s in runs]
             print(f"{step:<24}" + "".join(f"{v:>16.1f}" for v in values) + f"{values[-1] / values[0]:>9.2f}x")
-        print(f"{'anchor: in-memory dedup':<24}" + "".join(f"{anchor[s]:>16.1f}" for s in anchor)
-              + f"{anchor[4] / anchor[1]:>9.2f}x")
+        print(
+            f"{'anchor: in-memory dedup':<24}"
+            + "".join(f"{anchor[s]:>16.1f}" for s in anchor)
+            + f"{anchor[4] / anchor[1]:>9.2f}x"
+        )
         print("partitions: " + ", ".join(f"{s}x {runs[s]['partitions']}" for s in runs))
 
         print("\n2. partition size (the 4x corpus): peak MB against the largest partition's MB")

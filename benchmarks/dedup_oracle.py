@@ -27,7 +27,7 @@ def python_shingles(text: str, ngram: int = 5) -> frozenset:
     if not words:
         return frozenset()
     window = min(ngram, len(words))
-    return frozenset(tuple(words[i:i + window]) for i in range(len(words) - window + 1))
+    return frozenset(tuple(words[i : i + window]) for i in range(len(words) - window + 1))
 
 
 def python_pairs(texts: list[str], threshold: float) -> list[tuple[int, int]]:
@@ -35,7 +35,7 @@ def python_pairs(texts: list[str], threshold: float) -> list[tuple[int, int]]:
     order = sorted((i for i in range(len(sets)) if sets[i]), key=lambda i: (len(sets[i]), i))
     pairs = []
     for rank, small in enumerate(order):
-        for large in order[rank + 1:]:
+        for large in order[rank + 1 :]:
             if len(sets[small]) < threshold * len(sets[large]):
                 break
             shared = len(sets[small] & sets[large])
@@ -58,8 +58,10 @@ def main() -> int:
     texts = load_texts(args.corpus or demo_corpus_dir())
     megabytes = sum(len(t.encode()) for t in texts) / 1e6
     subset = texts[: args.subset]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}; corpus: {len(texts):,} docs, {megabytes:.2f} MB")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}; corpus: {len(texts):,} docs, {megabytes:.2f} MB"
+    )
 
     python_hashes, python_hash_s = timed(lambda: [hash(" ".join(t.lower().split())) for t in texts])
     rust_hashes, rust_hash_s = timed(_core.normalized_hashes, texts)
@@ -71,10 +73,18 @@ def main() -> int:
     full, rust_full_s = timed(_core.near_duplicate_pairs, texts, 5, 0.8)
 
     rows = [
-        ("normalized hash, all docs", f"{megabytes / python_hash_s:.1f} MB/s", f"{megabytes / rust_hash_s:.1f} MB/s",
-         python_hash_s / rust_hash_s),
-        (f"near-dup scan, {len(subset)} docs", f"{python_pairs_s:.2f} s", f"{rust_subset_s:.3f} s",
-         python_pairs_s / rust_subset_s),
+        (
+            "normalized hash, all docs",
+            f"{megabytes / python_hash_s:.1f} MB/s",
+            f"{megabytes / rust_hash_s:.1f} MB/s",
+            python_hash_s / rust_hash_s,
+        ),
+        (
+            f"near-dup scan, {len(subset)} docs",
+            f"{python_pairs_s:.2f} s",
+            f"{rust_subset_s:.3f} s",
+            python_pairs_s / rust_subset_s,
+        ),
     ]
     print(f"{'benchmark':<30}{'python (anchor)':>18}{'rust core':>14}{'ratio':>9}")
     for name, anchor, ours, ratio in rows:

@@ -37,14 +37,18 @@ VOCABULARY_FILES = ("pubmed_abstracts.jsonl", "drug_lexicon.jsonl", "icd10_descr
 def eval_part(name: str) -> Path:
     path = EVAL_DIR / f"{name}.jsonl"
     if not path.exists():
-        subprocess.run([sys.executable, str(REPO / "benchmarks" / "deid_eval" / "make_eval.py"), "--output",
-                        str(EVAL_DIR)], check=True)
+        subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "deid_eval" / "make_eval.py"), "--output", str(EVAL_DIR)],
+            check=True,
+        )
     return path
 
 
 # A full date: day, month and year ("03/14/2025", "2025-03-14", "March 14, 2025", "14-Mar-25").
-FULL_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? "
-                       r"\d{4}|\d{1,2}(?:st|nd|rd|th)? (?:of )?[A-Za-z]{3,9},? \d{4}|\d{1,2}-[A-Za-z]{3}-\d{2,4}")
+FULL_DATE = re.compile(
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? "
+    r"\d{4}|\d{1,2}(?:st|nd|rd|th)? (?:of )?[A-Za-z]{3,9},? \d{4}|\d{1,2}-[A-Za-z]{3}-\d{2,4}"
+)
 
 
 def full_date_recall(documents, results) -> dict:
@@ -54,12 +58,15 @@ def full_date_recall(documents, results) -> dict:
     for document, result in zip(documents, results):
         covered = [(s, e) for s, e, _ in result.spans]
         for span in document.spans:
-            text = document.text[span.start:span.end]
+            text = document.text[span.start : span.end]
             if span.type != "DATE" or not FULL_DATE.fullmatch(text.strip()):
                 continue
             gold += 1
-            found += all(any(s <= i < e for s, e in covered)
-                         for i in range(span.start, span.end) if not document.text[i].isspace())
+            found += all(
+                any(s <= i < e for s, e in covered)
+                for i in range(span.start, span.end)
+                if not document.text[i].isspace()
+            )
     return {"gold": gold, "found": found, "recall": found / gold if gold else None}
 
 
@@ -109,8 +116,10 @@ def main() -> None:
         print(format_score_table(score))
         full = score["full_dates"]
         if full["gold"]:
-            print(f"full dates (day, month and year): {full['found']:,} of {full['gold']:,} found, "
-                  f"recall {full['recall']:.4f}")
+            print(
+                f"full dates (day, month and year): {full['found']:,} of {full['gold']:,} found, "
+                f"recall {full['recall']:.4f}"
+            )
     report["vocabulary"] = vocabulary(engine)
     print("\n== medical vocabulary (no PHI in these files): words touched by a span ==")
     for name, figures in report["vocabulary"]["files"].items():

@@ -32,14 +32,21 @@ from pathlib import Path
 import numpy as np
 from common import REPO, SHARED, medical_tokenizer  # noqa: E402  (benchmarks/ is on sys.path)
 
-CLEAN = {"clinical_notes": "clinical_notes.jsonl", "radiology": "radiology.jsonl",
-         "pubmed_abstracts": "pubmed_abstracts.jsonl", "general_english": "general_english.jsonl"}
+CLEAN = {
+    "clinical_notes": "clinical_notes.jsonl",
+    "radiology": "radiology.jsonl",
+    "pubmed_abstracts": "pubmed_abstracts.jsonl",
+    "general_english": "general_english.jsonl",
+}
 # Which filters count as the right reason for each garbage kind.
 RIGHT_REASONS = {
     "ocr_noise": {"unknown_words", "perplexity", "language"},
     "random_bytes": {"non_alphanumeric", "mojibake", "language", "perplexity"},  # bytes read in the wrong codec
-    "mojibake": {"mojibake", "perplexity", "language", "non_alphanumeric"}, "number_table": {"non_alphanumeric", "language"},
-    "repeated_lines": {"repetition"}, "boilerplate": {"repetition"}, "other_language": {"language"},
+    "mojibake": {"mojibake", "perplexity", "language", "non_alphanumeric"},
+    "number_table": {"non_alphanumeric", "language"},
+    "repeated_lines": {"repetition"},
+    "boilerplate": {"repetition"},
+    "other_language": {"language"},
 }
 
 
@@ -94,11 +101,14 @@ def main() -> int:
             write_jsonl(work / f"train-{name}.jsonl", train[name])
             write_jsonl(work / f"held-{name}.jsonl", held[name])
         started = time.perf_counter()
-        sidecar = train_reference_lm([work / f"train-{n}.jsonl" for n in CLEAN], tokenizer, work / "reference.lm",
-                                     order=5, progress=False)
+        sidecar = train_reference_lm(
+            [work / f"train-{n}.jsonl" for n in CLEAN], tokenizer, work / "reference.lm", order=5, progress=False
+        )
         lm_seconds = time.perf_counter() - started
-        print(f"reference LM: order 5, {sidecar['tokens']:,} training tokens ({sidecar['characters'] / 1e6:.1f} MB), "
-              f"n-grams {sidecar['ngram_counts']}, {sidecar['bytes'] / 2**20:.1f} MiB, trained in {lm_seconds:.1f} s")
+        print(
+            f"reference LM: order 5, {sidecar['tokens']:,} training tokens ({sidecar['characters'] / 1e6:.1f} MB), "
+            f"n-grams {sidecar['ngram_counts']}, {sidecar['bytes'] / 2**20:.1f} MiB, trained in {lm_seconds:.1f} s"
+        )
 
         sources_texts = [r["text"] for name in CLEAN for r in held[name]]
         sources_ids = [f"{name}/{r['id']}" for name in CLEAN for r in held[name]]
@@ -113,18 +123,43 @@ def main() -> int:
         for (kind, origin), rows in sorted(by_group.items()):
             write_jsonl(work / f"garbage-{kind}-{origin}.jsonl", rows)
             sources.append((f"garbage_{kind}_{origin}", work / f"garbage-{kind}-{origin}.jsonl", origin))
-        perplexity_by_set = score_sets(work / "reference.lm", tokenizer,
-                                       {f"clean {n}": [r["text"] for r in held[n]] for n in CLEAN}
-                                       | {f"garbage {k}": [i["text"] for i in v] for k, v in by_kind.items()})
-        lines = ["[build]", f'output = "{work / "build"}"', f'tokenizer = "{tokenizer}"', "seq_len = 2048",
-                 "partition_docs = 2000", f"workers = {args.workers}", "", "[deid]", "enabled = false", "",
-                 "[filters]", f'reference_lm = "{work / "reference.lm"}"', "max_perplexity = 1000"]
+        perplexity_by_set = score_sets(
+            work / "reference.lm",
+            tokenizer,
+            {f"clean {n}": [r["text"] for r in held[n]] for n in CLEAN}
+            | {f"garbage {k}": [i["text"] for i in v] for k, v in by_kind.items()},
+        )
+        lines = [
+            "[build]",
+            f'output = "{work / "build"}"',
+            f'tokenizer = "{tokenizer}"',
+            "seq_len = 2048",
+            "partition_docs = 2000",
+            f"workers = {args.workers}",
+            "",
+            "[deid]",
+            "enabled = false",
+            "",
+            "[filters]",
+            f'reference_lm = "{work / "reference.lm"}"',
+            "max_perplexity = 1000",
+        ]
         for name, path, doc_type in sources:
-            lines += ["", "[[sources]]", f'name = "{name}"', f'paths = ["{path}"]', f'doc_type = "{doc_type}"',
-                      "weight = 1.0"]
+            lines += [
+                "",
+                "[[sources]]",
+                f'name = "{name}"',
+                f'paths = ["{path}"]',
+                f'doc_type = "{doc_type}"',
+                "weight = 1.0",
+            ]
         (work / "build.toml").write_text("\n".join(lines) + "\n")
-        result = subprocess.run([str(bin_), "build", "--config", str(work / "build.toml"), "--stop-after", "filter",
-                                 "--quiet"], capture_output=True, text=True, cwd=REPO)
+        result = subprocess.run(
+            [str(bin_), "build", "--config", str(work / "build.toml"), "--stop-after", "filter", "--quiet"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         if result.returncode != 0:
             print(result.stdout + result.stderr)
             return 1
@@ -133,7 +168,9 @@ def main() -> int:
         ingest = json.loads((work / "build" / "private" / "work" / "ingest" / "DONE.json").read_text())
         removed = [r for p in sorted(folder.glob("part-*.removed.jsonl")) for r in read_jsonl(p)]
 
-    report: dict = {"reference_lm": {k: sidecar[k] for k in ("tokens", "ngram_counts", "bytes")} | {"seconds": lm_seconds}}
+    report: dict = {
+        "reference_lm": {k: sidecar[k] for k in ("tokens", "ngram_counts", "bytes")} | {"seconds": lm_seconds}
+    }
     by_source: dict[str, list[dict]] = defaultdict(list)
     for record in removed:
         source = record["source"]
@@ -149,21 +186,33 @@ def main() -> int:
         right = sum(v for k, v in got.items() if k in RIGHT_REASONS[family])
         share, right_share = sum(got.values()) / len(rows), right / len(rows)
         report["garbage"][kind] = {"items": len(rows), "removed": share, "right_reason": right_share, "by": dict(got)}
-        print(f"{kind:<22}{len(rows):>7}{share:>9.1%}  {right_share:>11.1%}  "
-              + ", ".join(f"{k} {v}" for k, v in got.most_common()))
+        print(
+            f"{kind:<22}{len(rows):>7}{share:>9.1%}  {right_share:>11.1%}  "
+            + ", ".join(f"{k} {v}" for k, v in got.most_common())
+        )
     print(f"\n{'clean source (held out)':<26}{'docs':>7}{'removed':>9}")
     report["clean"] = {}
     for name in CLEAN:
         got = by_source[f"clean_{name}"]
         share = len(got) / len(held[name])
-        report["clean"][name] = {"documents": len(held[name]), "removed": share,
-                                 "by": dict(Counter(r["reason"] for r in got))}
-        print(f"{name:<26}{len(held[name]):>7}{share:>9.2%}  " + ", ".join(f"{r['id']}: {r['detail']}" for r in got[:12]))
+        report["clean"][name] = {
+            "documents": len(held[name]),
+            "removed": share,
+            "by": dict(Counter(r["reason"] for r in got)),
+        }
+        print(
+            f"{name:<26}{len(held[name]):>7}{share:>9.2%}  " + ", ".join(f"{r['id']}: {r['detail']}" for r in got[:12])
+        )
     total_clean = sum(len(v) for v in held.values())
     clean_removed = sum(len(by_source[f"clean_{n}"]) for n in CLEAN)
     print(f"{'all clean':<26}{total_clean:>7}{clean_removed / total_clean:>9.2%}")
-    print("\ncalibration (sidecar): " + ", ".join(f"{t} p50 {c['p50']:,.0f} p99 {c['p99']:,.0f} ({c['documents']} docs)"
-                                                for t, c in sidecar["calibration"].items()))
+    print(
+        "\ncalibration (sidecar): "
+        + ", ".join(
+            f"{t} p50 {c['p50']:,.0f} p99 {c['p99']:,.0f} ({c['documents']} docs)"
+            for t, c in sidecar["calibration"].items()
+        )
+    )
     print("perplexity under the reference LM: 10th / 50th / 90th percentile")
     report["perplexity"] = {}
     for name, values in perplexity_by_set.items():
@@ -173,9 +222,11 @@ def main() -> int:
     report["perplexity_log10_histogram"] = done["perplexity_log10_histogram"]
     input_mb = ingest["input_bytes"] / 1e6
     mb_per_s = input_mb / done["seconds"]
-    print(f"\nfilter stage: {input_mb:.1f} MB in {done['seconds']:.1f} s = {mb_per_s:.2f} MB/s, "
-          f"{mb_per_s / args.workers:.2f} MB/s per core ({args.workers} workers; tokenization, language, "
-          "repetition and reference-LM scoring)")
+    print(
+        f"\nfilter stage: {input_mb:.1f} MB in {done['seconds']:.1f} s = {mb_per_s:.2f} MB/s, "
+        f"{mb_per_s / args.workers:.2f} MB/s per core ({args.workers} workers; tokenization, language, "
+        "repetition and reference-LM scoring)"
+    )
     report["filter_stage"] = {"mb": input_mb, "seconds": done["seconds"], "workers": args.workers}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

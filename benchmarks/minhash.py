@@ -48,7 +48,7 @@ def python_shingles(text: str, ngram: int = NGRAM) -> list[str]:
     if not words:
         return []
     window = min(ngram, len(words))
-    return [" ".join(words[i:i + window]) for i in range(len(words) - window + 1)]
+    return [" ".join(words[i : i + window]) for i in range(len(words) - window + 1)]
 
 
 def machine() -> str:
@@ -109,12 +109,28 @@ def bench_corpus(name: str, texts: list[str], repeat: int, datasketch_docs: int)
     ours_subset_s = best_seconds(lambda: ours(subset), repeat)
     rows = [
         ("medtitan (Rust, raw text)", len(texts), megabytes, ours_s, ours_s),
-        ("rensa RMinHash per doc + Python shingles", len(texts), megabytes, best_seconds(rensa_per_doc, repeat), ours_s),
+        (
+            "rensa RMinHash per doc + Python shingles",
+            len(texts),
+            megabytes,
+            best_seconds(rensa_per_doc, repeat),
+            ours_s,
+        ),
         ("rensa bulk matrix + Python shingles", len(texts), megabytes, best_seconds(rensa_bulk, repeat), ours_s),
-        (f"datasketch MinHash + Python shingles ({len(subset):,} docs)", len(subset), subset_mb,
-         best_seconds(datasketch_subset, max(1, repeat // 2)), ours_subset_s),
-        ("rensa bulk matrix, pre-shingled (hashing only)", len(texts), megabytes,
-         best_seconds(rensa_bulk_preshingled, repeat), ours_s),
+        (
+            f"datasketch MinHash + Python shingles ({len(subset):,} docs)",
+            len(subset),
+            subset_mb,
+            best_seconds(datasketch_subset, max(1, repeat // 2)),
+            ours_subset_s,
+        ),
+        (
+            "rensa bulk matrix, pre-shingled (hashing only)",
+            len(texts),
+            megabytes,
+            best_seconds(rensa_bulk_preshingled, repeat),
+            ours_s,
+        ),
         ("Python shingling alone (no hashing)", len(texts), megabytes, best_seconds(shingling_only, repeat), ours_s),
     ]
     print(f"{'implementation (1 thread, 128 perm, word 5-grams)':<60}{'docs/s':>11}{'MB/s':>9}{'medtitan is':>13}")
@@ -129,8 +145,12 @@ def bench_corpus(name: str, texts: list[str], repeat: int, datasketch_docs: int)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, action="append",
-                        help="folder of JSONL files (repeatable; default: the demo corpus and ../shared/data)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="folder of JSONL files (repeatable; default: the demo corpus and ../shared/data)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     parser.add_argument("--datasketch-docs", type=int, default=3000, help="documents datasketch hashes per corpus")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -141,8 +161,7 @@ def main() -> int:
     corpora = args.corpus
     if not corpora:
         corpora = [demo_corpus_dir()] + ([SHARED] if SHARED.is_dir() else [])
-    print(f"machine: {machine()}; rensa {version('rensa')}, datasketch {version('datasketch')}, "
-          f"numpy {np.__version__}")
+    print(f"machine: {machine()}; rensa {version('rensa')}, datasketch {version('datasketch')}, numpy {np.__version__}")
     results = {str(c): bench_corpus(str(c), load_texts(c), args.repeat, args.datasketch_docs) for c in corpora}
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2) + "\n")

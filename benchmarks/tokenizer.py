@@ -42,12 +42,15 @@ def main() -> int:
     megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     threads = os.cpu_count() or 1
     models = args.model or ([medical_tokenizer()] if SHARED.is_dir() else []) + (
-        [SHARED / "baseline_tokenizers" / "tokenizer.model.v1"] if SHARED.is_dir() else [])
+        [SHARED / "baseline_tokenizers" / "tokenizer.model.v1"] if SHARED.is_dir() else []
+    )
     if not models:
         print("no model given and ../shared/data is absent: pass --model")
         return 2
-    print(f"machine: {platform.machine()}, {threads} cores, Python {platform.python_version()}, "
-          f"sentencepiece {spm.__version__}, tiktoken {tiktoken.__version__}, tokenizers {tokenizers.__version__}")
+    print(
+        f"machine: {platform.machine()}, {threads} cores, Python {platform.python_version()}, "
+        f"sentencepiece {spm.__version__}, tiktoken {tiktoken.__version__}, tokenizers {tokenizers.__version__}"
+    )
     print(f"text: {len(texts):,} documents, {megabytes:.1f} MB from {source}\n")
 
     rows: list[tuple[str, float, float | None]] = []  # (name, MB/s, ratio vs sentencepiece)
@@ -80,18 +83,44 @@ def main() -> int:
 
     if SHARED.is_dir():
         gpt2 = load_encoder(SHARED / "baseline_tokenizers" / "gpt2.tiktoken").encoding
-        rows.append(("tiktoken GPT-2, 1 thread", megabytes / best_seconds(lambda: gpt2.encode_ordinary_batch(texts, num_threads=1)), None))
-        rows.append((f"tiktoken GPT-2, {threads} threads", megabytes / best_seconds(lambda: gpt2.encode_ordinary_batch(texts, num_threads=threads)), None))
+        rows.append(
+            (
+                "tiktoken GPT-2, 1 thread",
+                megabytes / best_seconds(lambda: gpt2.encode_ordinary_batch(texts, num_threads=1)),
+                None,
+            )
+        )
+        rows.append(
+            (
+                f"tiktoken GPT-2, {threads} threads",
+                megabytes / best_seconds(lambda: gpt2.encode_ordinary_batch(texts, num_threads=threads)),
+                None,
+            )
+        )
         hf = tokenizers.Tokenizer.from_file(str(SHARED / "baseline_tokenizers" / "llama-test-tokenizer.json"))
-        rows.append(("HF tokenizers LLaMA, 1 thread (encode loop)", megabytes / once(lambda: [hf.encode(t, add_special_tokens=False) for t in texts]), None))
-        rows.append((f"HF tokenizers LLaMA, {threads} threads (encode_batch)", megabytes / best_seconds(lambda: hf.encode_batch(texts, add_special_tokens=False)), None))
+        rows.append(
+            (
+                "HF tokenizers LLaMA, 1 thread (encode loop)",
+                megabytes / once(lambda: [hf.encode(t, add_special_tokens=False) for t in texts]),
+                None,
+            )
+        )
+        rows.append(
+            (
+                f"HF tokenizers LLaMA, {threads} threads (encode_batch)",
+                megabytes / best_seconds(lambda: hf.encode_batch(texts, add_special_tokens=False)),
+                None,
+            )
+        )
 
     width = max(len(name) for name, _, _ in rows)
     print(f"{'run':<{width}}  {'MB/s':>8}  {'ratio':>8}")
     for name, speed, ratio in rows:
         print(f"{name:<{width}}  {speed:8.1f}  {f'{ratio:.2f}x' if ratio is not None else '':>8}")
-    print("\nratios: medtitan rows against sentencepiece with the same thread count; the scaling row "
-          "against medtitan flat on 1 thread (list outputs are built under the GIL, one thread at a time).")
+    print(
+        "\nratios: medtitan rows against sentencepiece with the same thread count; the scaling row "
+        "against medtitan flat on 1 thread (list outputs are built under the GIL, one thread at a time)."
+    )
     return 0
 
 

@@ -28,15 +28,28 @@ def main() -> int:
     if "--config" in argv:
         i = argv.index("--config")
         config_path = argv[i + 1]
-        del argv[i:i + 2]
+        del argv[i : i + 2]
     if "--steps" in argv:
         i = argv.index("--steps")
         steps = int(argv[i + 1])
-        del argv[i:i + 2]
+        del argv[i : i + 2]
     with tempfile.TemporaryDirectory() as dump:
-        config = load_job_config(config_path, argv + ["--training.steps", str(steps), "--job.dump_folder", dump,
-                                                      "--checkpoint.enable", "false", "--validation.enable", "false",
-                                                      "--metrics.log_freq", "1"])
+        config = load_job_config(
+            config_path,
+            argv
+            + [
+                "--training.steps",
+                str(steps),
+                "--job.dump_folder",
+                dump,
+                "--checkpoint.enable",
+                "false",
+                "--validation.enable",
+                "false",
+                "--metrics.log_freq",
+                "1",
+            ],
+        )
         train(config)
         records = [json.loads(line) for line in (Path(dump) / "metrics.jsonl").read_text().splitlines()]
     measured = [r for r in records if r["step"] > max(2, steps // 4)]  # skip warm-up (compile, allocator)
@@ -44,8 +57,12 @@ def main() -> int:
         return 0
     tokens_per_s = sum(r["tokens_per_s"] for r in measured) / len(measured)
     mfu = [r["mfu"] for r in measured if r["mfu"] is not None]
-    print(f"{config.model.flavor}: {tokens_per_s:,.0f} tokens/s per device over steps {measured[0]['step']}-{measured[-1]['step']}, "
-          f"MFU {sum(mfu) / len(mfu):.1%}" if mfu else f"{config.model.flavor}: {tokens_per_s:,.0f} tokens/s per device (no MFU on this device)")
+    print(
+        f"{config.model.flavor}: {tokens_per_s:,.0f} tokens/s per device over steps {measured[0]['step']}-{measured[-1]['step']}, "
+        f"MFU {sum(mfu) / len(mfu):.1%}"
+        if mfu
+        else f"{config.model.flavor}: {tokens_per_s:,.0f} tokens/s per device (no MFU on this device)"
+    )
     return 0
 
 

@@ -80,6 +80,7 @@ class Corpus:
 
 # --- planting -------------------------------------------------------------------------------
 
+
 def exact_copy(pieces: list[Piece], rng: random.Random) -> list[Piece]:
     """The same document again, sometimes re-spaced or re-cased as a re-export would be:
     identical after normalization (lowercase, whitespace collapsed), not byte-identical."""
@@ -87,19 +88,14 @@ def exact_copy(pieces: list[Piece], rng: random.Random) -> list[Piece]:
     if style == 0:
         return list(pieces)
     if style == 1:
-        return [replace(p, text=p.text.replace(". ", ".  ")) if p.phi is None else p for p in pieces] + [
-            Piece("\n")
-        ]
+        return [replace(p, text=p.text.replace(". ", ".  ")) if p.phi is None else p for p in pieces] + [Piece("\n")]
     return [replace(p, text=p.text.upper()) for p in pieces]
 
 
 def near_duplicate(pieces: list[Piece], rng: random.Random) -> list[Piece]:
     """A copy-forward version of a document: new dates, a few changed measurements, and
     sometimes a dropped sentence or an added addendum."""
-    variant = [
-        replace(p, text=phi.format_date(rng, phi.random_day(rng))) if p.phi == "DATE" else p
-        for p in pieces
-    ]
+    variant = [replace(p, text=phi.format_date(rng, phi.random_day(rng))) if p.phi == "DATE" else p for p in pieces]
     values = [i for i, p in enumerate(variant) if p.kind == "value"]
     for index in rng.sample(values, k=min(len(values), rng.randint(1, 3))):
         new_text = re.sub(r"\d", lambda _: str(rng.randint(0, 9)), variant[index].text)
@@ -108,11 +104,17 @@ def near_duplicate(pieces: list[Piece], rng: random.Random) -> list[Piece]:
     if sentences and rng.random() < 0.5:
         del variant[rng.choice(sentences)]
     if rng.random() < 0.5:
-        variant.append(Piece(rng.choice((
-            "\nAddendum: results reviewed with the patient by telephone; plan unchanged.\n",
-            "\nAddendum: outside records received and reviewed.\n",
-            "\nLate entry: medication reconciliation completed.\n",
-        ))))
+        variant.append(
+            Piece(
+                rng.choice(
+                    (
+                        "\nAddendum: results reviewed with the patient by telephone; plan unchanged.\n",
+                        "\nAddendum: outside records received and reviewed.\n",
+                        "\nLate entry: medication reconciliation completed.\n",
+                    )
+                )
+            )
+        )
     return variant
 
 
@@ -134,7 +136,7 @@ def _plant_duplicates(originals: list[Document], rng: random.Random) -> tuple[li
             family.copies.append(replace(originals[index], pieces=exact_copy(originals[index].pieces, rng)))
             family.jaccard.append(1.0)
         families.append(family)
-    for index in sorted(order[exact_count:exact_count + near_count]):
+    for index in sorted(order[exact_count : exact_count + near_count]):
         original = originals[index]
         base_text = _text(original.pieces)
         family = Family("near", original)
@@ -148,7 +150,7 @@ def _plant_duplicates(originals: list[Document], rng: random.Random) -> tuple[li
                     break
         if family.copies:
             families.append(family)
-    in_family = set(order[:exact_count + near_count])
+    in_family = set(order[: exact_count + near_count])
     return families, in_family
 
 
@@ -158,14 +160,20 @@ def _plant_evaluation_items(
     planted = []
     count = min(len(candidates), round(len(evaluation) * CONTAMINATED_RATE))
     for document, item in zip(rng.sample(candidates, k=count), rng.sample(evaluation, k=count)):
-        intro = rng.choice(("Teaching case reviewed at morning report:", "Board review question discussed:",
-                            "Study question from the resident conference:"))
+        intro = rng.choice(
+            (
+                "Teaching case reviewed at morning report:",
+                "Board review question discussed:",
+                "Study question from the resident conference:",
+            )
+        )
         document.pieces.append(Piece(f"\n{intro}\n{item['text']}\n"))
         planted.append((document, item["id"]))
     return planted
 
 
 # --- generation -----------------------------------------------------------------------------
+
 
 def generate(seed: int = 1234, scale: float = 1.0) -> Corpus:
     if scale <= 0:
@@ -199,13 +207,13 @@ def generate(seed: int = 1234, scale: float = 1.0) -> Corpus:
 
     icd = icd10_documents(random.Random(f"{seed}:icd10"), max(2, round(ICD_DOCS * scale)))
     documents["icd10_descriptions"] = [
-        Document([Piece(text)], "icd10_descriptions", meta, id=doc_id, source=ICD_SOURCE)
-        for doc_id, text, meta in icd
+        Document([Piece(text)], "icd10_descriptions", meta, id=doc_id, source=ICD_SOURCE) for doc_id, text, meta in icd
     ]
     return Corpus(seed, scale, documents, families, contamination, evaluation)
 
 
 # --- writing --------------------------------------------------------------------------------
+
 
 def _write_jsonl(path: Path, records: list[dict]) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,8 +231,15 @@ def write(corpus: Corpus, output: Path) -> dict:
         records = []
         for document in documents:
             text, spans = render(document.pieces)
-            records.append({"id": document.id, "source": document.source, "doc_type": doc_type,
-                            "text": text, "meta": document.meta})
+            records.append(
+                {
+                    "id": document.id,
+                    "source": document.source,
+                    "doc_type": doc_type,
+                    "text": text,
+                    "meta": document.meta,
+                }
+            )
             if document.source == SOURCE:
                 phi_rows.append({"id": document.id, "doc_type": doc_type, "spans": spans})
                 for span in spans:
@@ -234,8 +249,14 @@ def write(corpus: Corpus, output: Path) -> dict:
     files["evals/demo_mcq.jsonl"] = _write_jsonl(output / "evals" / "demo_mcq.jsonl", corpus.evaluation)
     files["ground_truth/phi_spans.jsonl"] = _write_jsonl(output / "ground_truth" / "phi_spans.jsonl", phi_rows)
     family_rows = [
-        {"family": f"{family.kind}-{number:04d}", "kind": family.kind, "doc_type": family.original.doc_type,
-         "original": family.original.id, "copies": [c.id for c in family.copies], "jaccard": family.jaccard}
+        {
+            "family": f"{family.kind}-{number:04d}",
+            "kind": family.kind,
+            "doc_type": family.original.doc_type,
+            "original": family.original.id,
+            "copies": [c.id for c in family.copies],
+            "jaccard": family.jaccard,
+        }
         for number, family in enumerate(corpus.families, 1)
     ]
     files["ground_truth/duplicates.jsonl"] = _write_jsonl(output / "ground_truth" / "duplicates.jsonl", family_rows)
@@ -256,8 +277,10 @@ def write(corpus: Corpus, output: Path) -> dict:
         "evaluation_items": len(corpus.evaluation),
         "phi_spans": dict(sorted(phi_counts.items())),
         "duplicate_families": {
-            kind: {"families": sum(f.kind == kind for f in corpus.families),
-                   "copies": sum(len(f.copies) for f in corpus.families if f.kind == kind)}
+            kind: {
+                "families": sum(f.kind == kind for f in corpus.families),
+                "copies": sum(len(f.copies) for f in corpus.families if f.kind == kind),
+            }
             for kind in ("exact", "near")
         },
         "contaminated_documents": len(corpus.contamination),
@@ -277,12 +300,16 @@ def main(argv: list[str] | None = None) -> int:
     manifest = write(generate(args.seed, args.scale), args.output)
     seconds = time.perf_counter() - started
     total = sum(manifest["documents"].values())
-    print(f"demo corpus: {total:,} documents, {manifest['evaluation_items']} evaluation items "
-          f"-> {args.output} ({seconds:.1f} s, seed {args.seed})")
+    print(
+        f"demo corpus: {total:,} documents, {manifest['evaluation_items']} evaluation items "
+        f"-> {args.output} ({seconds:.1f} s, seed {args.seed})"
+    )
     print("  planted PHI spans: " + ", ".join(f"{k} {v:,}" for k, v in manifest["phi_spans"].items()))
     families = manifest["duplicate_families"]
-    print(f"  planted duplicates: {families['exact']['copies']} exact copies in {families['exact']['families']} "
-          f"families, {families['near']['copies']} near-duplicates in {families['near']['families']} families")
+    print(
+        f"  planted duplicates: {families['exact']['copies']} exact copies in {families['exact']['families']} "
+        f"families, {families['near']['copies']} near-duplicates in {families['near']['families']} families"
+    )
     print(f"  planted evaluation leaks: {manifest['contaminated_documents']} documents")
     return 0
 

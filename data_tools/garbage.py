@@ -48,10 +48,29 @@ DERIVED_KINDS = frozenset({*OCR_RATES, "mojibake", "repeated_lines"})  # made fr
 # id_ID, ko_KR, sk_SK, hr_HR, bg_BG, ...), en_PH (its own module, but Latin lorem words), he_IL
 # (Hebrew-script lorem ipsum, not Hebrew), and regional duplicates (de_AT, nl_BE, es_MX, es_AR, tl_PH).
 LOCALES = {
-    "ar_AA": "ar", "az_AZ": "az", "bn_BD": "bn", "cs_CZ": "cs", "da_DK": "da", "de_DE": "de", "el_GR": "el",
-    "es_ES": "es", "fa_IR": "fa", "fil_PH": "tl", "fr_FR": "fr", "hy_AM": "hy", "it_IT": "it", "ja_JP": "ja",
-    "mk_MK": "mk", "nl_NL": "nl", "pl_PL": "pl", "ru_RU": "ru", "th_TH": "th", "uk_UA": "uk", "vi_VN": "vi",
-    "zh_CN": "zh", "zh_TW": "zh",
+    "ar_AA": "ar",
+    "az_AZ": "az",
+    "bn_BD": "bn",
+    "cs_CZ": "cs",
+    "da_DK": "da",
+    "de_DE": "de",
+    "el_GR": "el",
+    "es_ES": "es",
+    "fa_IR": "fa",
+    "fil_PH": "tl",
+    "fr_FR": "fr",
+    "hy_AM": "hy",
+    "it_IT": "it",
+    "ja_JP": "ja",
+    "mk_MK": "mk",
+    "nl_NL": "nl",
+    "pl_PL": "pl",
+    "ru_RU": "ru",
+    "th_TH": "th",
+    "uk_UA": "uk",
+    "vi_VN": "vi",
+    "zh_CN": "zh",
+    "zh_TW": "zh",
 }
 LATIN_LOREM_MODULE = "faker.providers.lorem.la"
 
@@ -73,12 +92,43 @@ DEFAULT_SOURCES = ("clinical_notes.jsonl", "radiology.jsonl", "pubmed_abstracts.
 # Confusions typical of OCR on printed text (shape-alike glyphs), ours; anything else is swapped for
 # a random letter or mark.
 _CONFUSABLE = {
-    "l": ["1", "I", "|"], "1": ["l", "I"], "I": ["l", "1", "|"], "O": ["0", "Q"], "0": ["O", "D"], "o": ["0", "c", "e"],
-    "e": ["c", "o"], "c": ["e", "("], "a": ["o", "e", "s"], "S": ["5", "$"], "5": ["S"], "B": ["8", "3"], "8": ["B", "3"],
-    "g": ["9", "q"], "9": ["g"], "h": ["b", "li"], "b": ["h", "6"], "u": ["v", "ii"], "v": ["u"], "n": ["h", "ri"],
-    "i": ["l", "!", ";"], "t": ["f", "l"], "f": ["t"], "Z": ["2"], "2": ["Z"], "G": ["6"], "6": ["G", "b"],
-    "m": ["rn", "nn"], "d": ["cl"], "w": ["vv"], "W": ["VV"], "y": ["v"], "r": ["n"], "s": ["5"], ".": [",", ""],
-    ",": [".", ""], " ": ["", ".", "  "],
+    "l": ["1", "I", "|"],
+    "1": ["l", "I"],
+    "I": ["l", "1", "|"],
+    "O": ["0", "Q"],
+    "0": ["O", "D"],
+    "o": ["0", "c", "e"],
+    "e": ["c", "o"],
+    "c": ["e", "("],
+    "a": ["o", "e", "s"],
+    "S": ["5", "$"],
+    "5": ["S"],
+    "B": ["8", "3"],
+    "8": ["B", "3"],
+    "g": ["9", "q"],
+    "9": ["g"],
+    "h": ["b", "li"],
+    "b": ["h", "6"],
+    "u": ["v", "ii"],
+    "v": ["u"],
+    "n": ["h", "ri"],
+    "i": ["l", "!", ";"],
+    "t": ["f", "l"],
+    "f": ["t"],
+    "Z": ["2"],
+    "2": ["Z"],
+    "G": ["6"],
+    "6": ["G", "b"],
+    "m": ["rn", "nn"],
+    "d": ["cl"],
+    "w": ["vv"],
+    "W": ["VV"],
+    "y": ["v"],
+    "r": ["n"],
+    "s": ["5"],
+    ".": [",", ""],
+    ",": [".", ""],
+    " ": ["", ".", "  "],
 }
 _INSERTABLE = "'.,`~-^:;_il1|!"
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -106,6 +156,7 @@ def ocr_noise(text: str, rate: float, rng: random.Random) -> str:
 
 
 # --- random bytes ---------------------------------------------------------------------------
+
 
 def random_bytes(rng: random.Random, length: int) -> tuple[str, dict]:
     """Runs of 4-120 random bytes (uniform, high-bit or printable ASCII) separated by a space or a
@@ -173,6 +224,7 @@ def mojibake(text: str, rng: random.Random) -> tuple[str, dict]:
 
 # --- number tables --------------------------------------------------------------------------
 
+
 def _cell(kind: str, rng: random.Random) -> str:
     if kind == "int":
         return str(rng.randint(0, 99_999))
@@ -191,8 +243,10 @@ def _cell(kind: str, rng: random.Random) -> str:
 def number_table(rng: random.Random, length: int) -> tuple[str, dict]:
     """Rows of 3-10 numeric cells (ints, decimals, percentages, dates, times, scientific) between one
     separator, with an optional ruled line every few rows, up to about `length` characters."""
-    columns = [rng.choice(["int", "int", "float", "float", "percent", "date", "time", "sci"])
-               for _ in range(rng.randint(3, 10))]
+    columns = [
+        rng.choice(["int", "int", "float", "float", "percent", "date", "time", "sci"])
+        for _ in range(rng.randint(3, 10))
+    ]
     separator = rng.choice([" | ", ",", "\t", "  ", ";", " "])
     rule_every = rng.choice([0, 0, 5, 10])
     rows, total = [], 0
@@ -218,7 +272,7 @@ def repeated_lines(text: str, rng: random.Random, length: int) -> tuple[str, dic
     segments = [s.strip(" ,") for s in _SEGMENT.findall(text)]
     segments = [s for s in segments if len(s) >= 20] or [text[:120]]
     start = rng.randrange(len(segments))
-    block = segments[start:start + rng.randint(1, 4)]
+    block = segments[start : start + rng.randint(1, 4)]
     block_chars = sum(len(s) + 1 for s in block)
     repeats = max(10, length // block_chars)
     shuffled = rng.random() < 0.3
@@ -229,36 +283,95 @@ def repeated_lines(text: str, rng: random.Random, length: int) -> tuple[str, dic
 # --- boilerplate ----------------------------------------------------------------------------
 
 # Our own phrases, in the manner of website chrome.
-_NAV = ["Home", "About Us", "Our Services", "Find a Provider", "Locations", "Patients & Visitors", "Careers", "Contact",
-        "News", "Events", "Donate", "Log In", "Register", "Search", "Menu", "Pay a Bill", "Request an Appointment",
-        "Resources", "FAQ", "Shop", "Blog", "Support"]
+_NAV = [
+    "Home",
+    "About Us",
+    "Our Services",
+    "Find a Provider",
+    "Locations",
+    "Patients & Visitors",
+    "Careers",
+    "Contact",
+    "News",
+    "Events",
+    "Donate",
+    "Log In",
+    "Register",
+    "Search",
+    "Menu",
+    "Pay a Bill",
+    "Request an Appointment",
+    "Resources",
+    "FAQ",
+    "Shop",
+    "Blog",
+    "Support",
+]
 _COOKIE = [
     "We use cookies to make this site work and to understand how it is used.",
     "By continuing to browse you agree to our use of cookies.",
-    "Accept all cookies", "Reject optional cookies", "Manage cookie preferences",
+    "Accept all cookies",
+    "Reject optional cookies",
+    "Manage cookie preferences",
     "This website stores small files on your device to remember your settings.",
     "Your privacy choices matter to us. Update your consent at any time.",
     "We and our partners process personal data for analytics and personalised content.",
 ]
 _SHARE = [
-    "Share this page", "Share on social media", "Email this article", "Print this page", "Follow us",
-    "Sign up for our newsletter", "Enter your email address to subscribe", "Back to top", "Skip to main content",
-    "Read more", "Previous article | Next article", "Click here to download the PDF version", "Loading...",
-    "Please enable JavaScript to view this content.", "Advertisement", "Related links", "You may also like",
-    "Was this page helpful? Yes / No", "Leave a comment", "Comments are closed.", "Posted in Uncategorized",
+    "Share this page",
+    "Share on social media",
+    "Email this article",
+    "Print this page",
+    "Follow us",
+    "Sign up for our newsletter",
+    "Enter your email address to subscribe",
+    "Back to top",
+    "Skip to main content",
+    "Read more",
+    "Previous article | Next article",
+    "Click here to download the PDF version",
+    "Loading...",
+    "Please enable JavaScript to view this content.",
+    "Advertisement",
+    "Related links",
+    "You may also like",
+    "Was this page helpful? Yes / No",
+    "Leave a comment",
+    "Comments are closed.",
+    "Posted in Uncategorized",
 ]
 _FOOTER = [
-    "\u00a9 {year} {org}. All rights reserved.", "Copyright {year}-{year2} {org}", "Terms of Use | Privacy Policy | "
-    "Accessibility | Sitemap", "Powered by {cms}", "Last updated: {month} {day}, {year}", "{org} is a registered "
-    "trademark.", "Page {page} of {pages}", "Site map | Contact us | Careers | Press", "All trademarks are the property "
-    "of their respective owners.", "Call us: {phone}",
+    "\u00a9 {year} {org}. All rights reserved.",
+    "Copyright {year}-{year2} {org}",
+    "Terms of Use | Privacy Policy | Accessibility | Sitemap",
+    "Powered by {cms}",
+    "Last updated: {month} {day}, {year}",
+    "{org} is a registered trademark.",
+    "Page {page} of {pages}",
+    "Site map | Contact us | Careers | Press",
+    "All trademarks are the property of their respective owners.",
+    "Call us: {phone}",
 ]
-_ORG_PARTS = (["North", "Valley", "Riverside", "Summit", "Lakeside", "Pine", "Harbor", "Cedar", "Maple", "Granite"],
-              ["Health", "Medical", "Wellness", "Care", "Clinic", "Media", "Publishing", "Group", "Network"],
-              ["Inc.", "LLC", "Partners", "Foundation", "Systems", "Ltd."])
+_ORG_PARTS = (
+    ["North", "Valley", "Riverside", "Summit", "Lakeside", "Pine", "Harbor", "Cedar", "Maple", "Granite"],
+    ["Health", "Medical", "Wellness", "Care", "Clinic", "Media", "Publishing", "Group", "Network"],
+    ["Inc.", "LLC", "Partners", "Foundation", "Systems", "Ltd."],
+)
 _CMS = ["SiteBuilder", "PageForge", "WebPress", "CloudPages", "Quickstack CMS"]
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def boilerplate(rng: random.Random, length: int) -> tuple[str, dict]:
@@ -271,9 +384,16 @@ def boilerplate(rng: random.Random, length: int) -> tuple[str, dict]:
     cookie = rng.sample(_COOKIE, rng.randint(2, 4))
     share = rng.sample(_SHARE, rng.randint(3, 7))
     year = rng.randint(2005, 2025)
-    fields = {"org": org, "year": year, "year2": year + rng.randint(1, 5), "cms": rng.choice(_CMS),
-              "month": rng.choice(_MONTHS), "day": rng.randint(1, 28), "pages": rng.randint(3, 40),
-              "phone": f"{rng.randint(200, 999)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}"}
+    fields = {
+        "org": org,
+        "year": year,
+        "year2": year + rng.randint(1, 5),
+        "cms": rng.choice(_CMS),
+        "month": rng.choice(_MONTHS),
+        "day": rng.randint(1, 28),
+        "pages": rng.randint(3, 40),
+        "phone": f"{rng.randint(200, 999)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
+    }
     footer = rng.sample(_FOOTER, rng.randint(2, 5))
     lines: list[str] = []
     page = 0
@@ -288,6 +408,7 @@ def boilerplate(rng: random.Random, length: int) -> tuple[str, dict]:
 
 
 # --- other languages ------------------------------------------------------------------------
+
 
 def locale_is_real(locale: str) -> bool:
     """Whether faker has its own lorem word list for `locale` rather than the Latin fallback."""
@@ -315,6 +436,7 @@ class _Fakers:
 
 # --- the set --------------------------------------------------------------------------------
 
+
 def _cut(text: str, limit: int) -> str:
     """`text` cut at the last space before `limit` characters (or at `limit` when there is none)."""
     if len(text) <= limit:
@@ -323,8 +445,14 @@ def _cut(text: str, limit: int) -> str:
     return text[: space if space > 0 else limit]
 
 
-def generate(texts: Sequence[str], *, seed: int = 0, per_kind: int = 100,
-             source_ids: Sequence[str] | None = None, kinds: Sequence[str] = KINDS) -> list[dict]:
+def generate(
+    texts: Sequence[str],
+    *,
+    seed: int = 0,
+    per_kind: int = 100,
+    source_ids: Sequence[str] | None = None,
+    kinds: Sequence[str] = KINDS,
+) -> list[dict]:
     """`per_kind` items of every kind in `kinds`, made from the clean `texts` (those of at least
     MIN_SOURCE_CHARS characters; each cut near MAX_CHARS). Items are {"id", "kind", "text",
     "source_id", "meta"}, in the order of `kinds`."""
@@ -365,8 +493,15 @@ def generate(texts: Sequence[str], *, seed: int = 0, per_kind: int = 100,
                 locale = rng.choice(locales)
                 text = _cut(fakers.text(locale, rng.getrandbits(32), length), length)
                 meta = {"locale": locale, "language": LOCALES[locale]}
-            items.append({"id": f"garbage-{kind}-{number:05d}", "kind": kind, "text": text,
-                          "source_id": source_ids[index] if kind in DERIVED_KINDS else None, "meta": meta})
+            items.append(
+                {
+                    "id": f"garbage-{kind}-{number:05d}",
+                    "kind": kind,
+                    "text": text,
+                    "source_id": source_ids[index] if kind in DERIVED_KINDS else None,
+                    "meta": meta,
+                }
+            )
     return items
 
 
@@ -396,8 +531,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True, help="folder to write garbage.jsonl into")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-kind", type=int, default=200, help="items of each kind")
-    parser.add_argument("--source", type=Path, nargs="+", help="JSONL files of clean text (default: the shared "
-                        "corpus' clinical notes, radiology, PubMed abstracts and general English)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        nargs="+",
+        help="JSONL files of clean text (default: the shared "
+        "corpus' clinical notes, radiology, PubMed abstracts and general English)",
+    )
     args = parser.parse_args(argv)
     sources = args.source or [shared_data_dir() / name for name in DEFAULT_SOURCES]
     missing = [str(p) for p in sources if not p.is_file()]

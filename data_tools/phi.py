@@ -12,8 +12,20 @@ import random
 from data_tools import vocab
 from data_tools.pieces import Phi
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 class Person:
@@ -33,9 +45,13 @@ class Person:
         return Phi("NAME", self.last)
 
     def email(self, rng: random.Random) -> Phi:
-        local = rng.choice((
-            f"{self.first[0]}{self.last}", f"{self.first}.{self.last}", f"{self.last}{self.first[0]}",
-        )).lower()
+        local = rng.choice(
+            (
+                f"{self.first[0]}{self.last}",
+                f"{self.first}.{self.last}",
+                f"{self.last}{self.first[0]}",
+            )
+        ).lower()
         return Phi("EMAIL", f"{local}{rng.randint(1, 99)}@{rng.choice(vocab.EMAIL_DOMAINS)}")
 
 

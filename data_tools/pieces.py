@@ -89,9 +89,7 @@ def render(pieces: list[Piece]) -> tuple[str, list[dict]]:
     offset = 0
     for piece in pieces:
         if piece.phi is not None:
-            spans.append(
-                {"start": offset, "end": offset + len(piece.text), "type": piece.phi, "text": piece.text}
-            )
+            spans.append({"start": offset, "end": offset + len(piece.text), "type": piece.phi, "text": piece.text})
         parts.append(piece.text)
         offset += len(piece.text)
     return "".join(parts), spans

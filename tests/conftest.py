@@ -49,8 +49,13 @@ def train_shards(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> Path:
     from tests.build_helpers import demo_config, run_build
 
     folder = tmp_path_factory.mktemp("train_data")
-    config = demo_config(folder / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
-                         seq_len=TRAIN_SEQ_LEN, validation_tokens=5000)
+    config = demo_config(
+        folder / "build.toml",
+        demo_dir,
+        demo_tokenizer_dir / "tokenizer.model",
+        seq_len=TRAIN_SEQ_LEN,
+        validation_tokens=5000,
+    )
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     return folder / "build"
@@ -87,7 +92,7 @@ def reference_shingles(text: str, ngram: int = 5) -> set[tuple[str, ...]]:
     if not words:
         return set()
     window = min(ngram, len(words))
-    return {tuple(words[i:i + window]) for i in range(len(words) - window + 1)}
+    return {tuple(words[i : i + window]) for i in range(len(words) - window + 1)}
 
 
 def reference_jaccard(a: str, b: str, ngram: int = 5) -> float:

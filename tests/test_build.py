@@ -24,8 +24,9 @@ from tests.conftest import read_jsonl
 def demo_build(demo_dir, demo_tokenizer_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("build")
     # keep_work: a test below reads the tokenized partitions of work/filter.
-    config = demo_config(folder / "demo.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", workers=2,
-                         keep_work=True)
+    config = demo_config(
+        folder / "demo.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", workers=2, keep_work=True
+    )
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     return folder / "build", result.stdout, config
@@ -35,7 +36,10 @@ def stage_invariants(report: dict) -> None:
     previous_kept = None
     for name, stage in report["stages"].items():
         assert stage["in"] == stage["kept"] + stage["removed"] + stage["quarantined"], name
-        assert sum(stage["reasons"].get(k, 0) for k in stage["reasons"] if not k.startswith("quarantined")) == stage["removed"], name
+        assert (
+            sum(stage["reasons"].get(k, 0) for k in stage["reasons"] if not k.startswith("quarantined"))
+            == stage["removed"]
+        ), name
         if previous_kept is not None:
             assert stage["in"] == previous_kept, f"{name} receives what the stage before kept"
         previous_kept = stage["kept"]
@@ -165,7 +169,9 @@ def test_every_validation_sample_is_labelled_with_the_doc_type_of_its_documents(
         tokens = np.load(rows_path.with_suffix(".tokens.npz"))
         ids, offsets = tokens["ids"], tokens["offsets"]
         for index, row in enumerate(read_jsonl(rows_path)):
-            windows_by_type.setdefault(row["doc_type"], []).append(_window_hashes(ids[offsets[index]: offsets[index + 1]], width))
+            windows_by_type.setdefault(row["doc_type"], []).append(
+                _window_hashes(ids[offsets[index] : offsets[index + 1]], width)
+            )
     windows = {t: np.unique(np.concatenate(h)) for t, h in windows_by_type.items()}
     names, labels = sample_doc_types(output / "validation")
     dataset = ShardDataset(output / "validation")
@@ -200,18 +206,22 @@ def test_inspect_verifies_checksums_and_catches_corruption(demo_build, tmp_path)
 
 def test_same_output_whatever_the_number_of_workers(demo_build, demo_dir, demo_tokenizer_dir, tmp_path):
     output, _, _ = demo_build
-    config = demo_config(tmp_path / "one.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
-                         output=tmp_path / "one", workers=1)
+    config = demo_config(
+        tmp_path / "one.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", output=tmp_path / "one", workers=1
+    )
     result = run_build(config)
     assert result.returncode == 0, result.stderr
     assert output_files(tmp_path / "one") == output_files(output)
 
 
 @pytest.mark.parametrize("crash", ["deid:1", "filter:2", "decontaminate:3", "pack", "write"])
-def test_a_build_killed_mid_stage_resumes_to_identical_output(crash, demo_build, demo_dir, demo_tokenizer_dir, tmp_path):
+def test_a_build_killed_mid_stage_resumes_to_identical_output(
+    crash, demo_build, demo_dir, demo_tokenizer_dir, tmp_path
+):
     output, _, _ = demo_build
-    config = demo_config(tmp_path / "crash.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
-                         output=tmp_path / "out", workers=2)
+    config = demo_config(
+        tmp_path / "crash.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", output=tmp_path / "out", workers=2
+    )
     crashed = run_build(config, env={"MEDTITAN_BUILD_CRASH": crash})
     assert crashed.returncode == 75, crashed.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
@@ -224,14 +234,20 @@ def test_a_build_killed_mid_stage_resumes_to_identical_output(crash, demo_build,
     assert not (tmp_path / "out" / "work").exists() and not (tmp_path / "out" / "private").exists()
 
 
-def test_a_build_killed_at_a_random_moment_resumes_to_identical_output(demo_build, demo_dir, demo_tokenizer_dir, tmp_path):
+def test_a_build_killed_at_a_random_moment_resumes_to_identical_output(
+    demo_build, demo_dir, demo_tokenizer_dir, tmp_path
+):
     output, _, _ = demo_build
-    config = demo_config(tmp_path / "kill.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
-                         output=tmp_path / "out", workers=2)
+    config = demo_config(
+        tmp_path / "kill.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model", output=tmp_path / "out", workers=2
+    )
     script = Path(sys.executable).with_name("medtitan-data")
     for delay in (0.8, 1.6):
-        process = subprocess.Popen([str(script), "build", "--config", str(config), "--quiet"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(script), "build", "--config", str(config), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -249,7 +265,12 @@ def test_bad_input_is_quarantined_with_file_and_record(demo_dir, demo_tokenizer_
     good = read_jsonl(demo_dir / "clinical_notes.jsonl")[:120]
     payload = "".join(json.dumps(r) + "\n" for r in good).encode()
     (bad / "truncated.jsonl.gz").write_bytes(gzip.compress(payload)[:-200])
-    lines = [json.dumps(r) for r in good[:20]] + ["{not json", '{"body": "wrong field name"}', '{"text": null}', "[1, 2]"]
+    lines = [json.dumps(r) for r in good[:20]] + [
+        "{not json",
+        '{"body": "wrong field name"}',
+        '{"text": null}',
+        "[1, 2]",
+    ]
     (bad / "malformed.jsonl").write_text("\n".join(lines) + "\n")
     (bad / "garbage.jsonl").write_bytes(bytes(range(256)) * 40 + b"\n\x00\xff\xfe binary \n")
     (bad / "empty.jsonl").write_bytes(b"")
@@ -257,9 +278,20 @@ def test_bad_input_is_quarantined_with_file_and_record(demo_dir, demo_tokenizer_
     (bad / "huge.jsonl").write_text(huge)
     del huge
     pq.write_table(pa.table({"body": ["no text column here"]}), bad / "wrong_schema.parquet")
-    sources = [(name, [bad / name], "clinical_notes", 1.0) for name in
-               ("truncated.jsonl.gz", "malformed.jsonl", "garbage.jsonl", "empty.jsonl", "huge.jsonl", "wrong_schema.parquet")]
-    config = write_config(tmp_path / "bad.toml", demo_tokenizer_dir / "tokenizer.model", sources, validation_tokens=1000)
+    sources = [
+        (name, [bad / name], "clinical_notes", 1.0)
+        for name in (
+            "truncated.jsonl.gz",
+            "malformed.jsonl",
+            "garbage.jsonl",
+            "empty.jsonl",
+            "huge.jsonl",
+            "wrong_schema.parquet",
+        )
+    ]
+    config = write_config(
+        tmp_path / "bad.toml", demo_tokenizer_dir / "tokenizer.model", sources, validation_tokens=1000
+    )
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     output = tmp_path / "build"
@@ -270,7 +302,11 @@ def test_bad_input_is_quarantined_with_file_and_record(demo_dir, demo_tokenizer_
     assert ("malformed.jsonl", 21) in where and ("malformed.jsonl", 24) in where
     assert any(name == "huge.jsonl" for name, _ in where)
     assert any(name == "wrong_schema.parquet" for name, _ in where)
-    assert any(name == "truncated.jsonl.gz" and "unreadable" in q["reason"] for q in quarantine for name in [Path(q["path"]).name])
+    assert any(
+        name == "truncated.jsonl.gz" and "unreadable" in q["reason"]
+        for q in quarantine
+        for name in [Path(q["path"]).name]
+    )
     assert sum(1 for q in quarantine if Path(q["path"]).name == "garbage.jsonl") >= 1
     reasons = " | ".join(q["reason"] for q in quarantine)
     assert "missing text field 'text'" in reasons and "exceeds" in reasons and "malformed JSON" in reasons
@@ -278,13 +314,20 @@ def test_bad_input_is_quarantined_with_file_and_record(demo_dir, demo_tokenizer_
 
 
 def test_config_errors_name_the_file_and_key(demo_tokenizer_dir, tmp_path):
-    config = write_config(tmp_path / "typo.toml", demo_tokenizer_dir / "tokenizer.model",
-                          [("x", [tmp_path / "absent.jsonl"], "notes", 1.0)], seq_len=0)
+    config = write_config(
+        tmp_path / "typo.toml",
+        demo_tokenizer_dir / "tokenizer.model",
+        [("x", [tmp_path / "absent.jsonl"], "notes", 1.0)],
+        seq_len=0,
+    )
     result = run_build(config)
     assert result.returncode == 2 and "typo.toml" in result.stderr and "seq_len" in result.stderr
     (tmp_path / "data.jsonl").write_text('{"text": "hello"}\n')
-    config = write_config(tmp_path / "missing.toml", demo_tokenizer_dir / "tokenizer.model",
-                          [("x", [tmp_path / "absent.jsonl"], "notes", 1.0)])
+    config = write_config(
+        tmp_path / "missing.toml",
+        demo_tokenizer_dir / "tokenizer.model",
+        [("x", [tmp_path / "absent.jsonl"], "notes", 1.0)],
+    )
     result = run_build(config)
     assert result.returncode == 2 and "absent.jsonl does not exist" in result.stderr
     config.write_text(config.read_text() + "\n[filters]\nmin_tokenz = 3\n")
@@ -294,10 +337,17 @@ def test_config_errors_name_the_file_and_key(demo_tokenizer_dir, tmp_path):
 
 def test_token_budget_size_capped_shards_and_the_perplexity_hook(demo_dir, demo_tokenizer_dir, tmp_path):
     (tmp_path / "my_scorer.py").write_text(
-        "def score(texts):\n    return [1000.0 if 'Drug information note' in t else 5.0 for t in texts]\n")
+        "def score(texts):\n    return [1000.0 if 'Drug information note' in t else 5.0 for t in texts]\n"
+    )
     extra = '\n[filters]\nperplexity_scorer = "my_scorer:score"\nmax_perplexity = 100.0\n'
-    config = demo_config(tmp_path / "budget.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
-                         total_tokens=300_000, shard_bytes=40 * 257 * 2, extra=extra)
+    config = demo_config(
+        tmp_path / "budget.toml",
+        demo_dir,
+        demo_tokenizer_dir / "tokenizer.model",
+        total_tokens=300_000,
+        shard_bytes=40 * 257 * 2,
+        extra=extra,
+    )
     result = run_build(config, env={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr + result.stdout
     output = tmp_path / "build"
@@ -327,8 +377,9 @@ def test_large_vocabularies_are_written_as_int32_and_read_back(tmp_path):
     assert dataset.dtype == np.dtype("<i4") and len(dataset) == samples
     rows = sorted(tuple(dataset[i].tolist()) for i in range(samples))
     assert rows == [tuple(range(70_000 + k * sample_len, 70_000 + (k + 1) * sample_len)) for k in range(samples)]
-    assert [tuple(s.tolist()) for p in sorted(tmp_path.glob("big-*.idx")) for s in read_megatron(p.with_suffix(""))] == \
-        [tuple(dataset[i].tolist()) for i in range(samples)]
+    assert [
+        tuple(s.tolist()) for p in sorted(tmp_path.glob("big-*.idx")) for s in read_megatron(p.with_suffix(""))
+    ] == [tuple(dataset[i].tolist()) for i in range(samples)]
 
 
 def test_an_empty_split_is_one_shard_every_reader_can_memory_map(tmp_path):

@@ -18,10 +18,16 @@ pytestmark = needs_shared_data
 def notes_build(demo_tokenizer_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("shared_build")
     evals = sorted(SHARED_DATA.glob("*_sample.jsonl"))
-    config = write_config(folder / "notes.toml", demo_tokenizer_dir / "tokenizer.model",
-                          [("notes", [SHARED_DATA / "clinical_notes.jsonl"], "clinical_notes", 1.0)],
-                          eval_sets=evals, seq_len=1024, partition_docs=1000, validation_tokens=50_000,
-                          keep_work=True)  # a test reads work/dedup and work/filter
+    config = write_config(
+        folder / "notes.toml",
+        demo_tokenizer_dir / "tokenizer.model",
+        [("notes", [SHARED_DATA / "clinical_notes.jsonl"], "clinical_notes", 1.0)],
+        eval_sets=evals,
+        seq_len=1024,
+        partition_docs=1000,
+        validation_tokens=50_000,
+        keep_work=True,
+    )  # a test reads work/dedup and work/filter
     result = run_build(config)
     assert result.returncode == 0, result.stderr + result.stdout
     return folder / "build", result.stdout
@@ -36,14 +42,21 @@ def test_the_report_counts_exact_and_near_duplicates(notes_build):
     # About half of the 4,283 notes are copies (2,149 distinct texts); a few more are near copies.
     assert 1900 <= dedup["reasons"]["exact_duplicate"] <= 2200
     assert dedup["reasons"].get("near_duplicate", 0) >= 1
-    assert dedup["kept"] == dedup["in"] - dedup["reasons"]["exact_duplicate"] - dedup["reasons"].get("near_duplicate", 0)
+    assert dedup["kept"] == dedup["in"] - dedup["reasons"]["exact_duplicate"] - dedup["reasons"].get(
+        "near_duplicate", 0
+    )
 
 
 def test_no_two_kept_documents_are_near_duplicates(notes_build):
     output, _ = notes_build
     removed = {r["n"] for r in read_jsonl(output / "work" / "dedup" / "removed.jsonl")}
-    kept = [row["text"] for part in sorted((output / "work" / "filter").glob("part-*.jsonl"))
-            if not part.name.endswith(".removed.jsonl") for row in read_jsonl(part) if row["n"] not in removed]
+    kept = [
+        row["text"]
+        for part in sorted((output / "work" / "filter").glob("part-*.jsonl"))
+        if not part.name.endswith(".removed.jsonl")
+        for row in read_jsonl(part)
+        if row["n"] not in removed
+    ]
     assert len(kept) > 2000
     assert _core.near_duplicate_pairs(kept, 5, 0.8) == []
 

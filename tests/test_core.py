@@ -11,9 +11,11 @@ import pytest
 from medtitan import _core
 from tests.conftest import reference_jaccard, reference_normalized, reference_shingles
 
-WORDS = ("pleural effusion atelectasis pneumothorax cardiomediastinal silhouette normal limits "
-         "patient denies chest pain fever chills cough dyspnea acetaminophen 500 mg daily BP "
-         "120/80 mmHg, the and of with no acute findings: RIGHT Left base.").split()
+WORDS = (
+    "pleural effusion atelectasis pneumothorax cardiomediastinal silhouette normal limits "
+    "patient denies chest pain fever chills cough dyspnea acetaminophen 500 mg daily BP "
+    "120/80 mmHg, the and of with no acute findings: RIGHT Left base."
+).split()
 
 
 def random_text(rng: random.Random, length: int) -> str:
@@ -69,7 +71,8 @@ def test_near_duplicate_pairs_equal_brute_force():
     for threshold in (0.5, 0.8, 0.95):
         expected = [
             (i, j, reference_jaccard(texts[i], texts[j]))
-            for i in range(len(texts)) for j in range(i + 1, len(texts))
+            for i in range(len(texts))
+            for j in range(i + 1, len(texts))
             if reference_jaccard(texts[i], texts[j]) >= threshold
         ]
         got = _core.near_duplicate_pairs(texts, 5, threshold)
@@ -78,12 +81,15 @@ def test_near_duplicate_pairs_equal_brute_force():
     assert _core.near_duplicate_pairs(texts, 5, 0.5), "the planted one-word edits must be found"
 
 
-@pytest.mark.parametrize("call", [
-    lambda: _core.jaccard("a", "b", 0),
-    lambda: _core.shingle_set("a", 0),
-    lambda: _core.near_duplicate_pairs(["a"], 5, 0.0),
-    lambda: _core.near_duplicate_pairs(["a"], 5, 1.5),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: _core.jaccard("a", "b", 0),
+        lambda: _core.shingle_set("a", 0),
+        lambda: _core.near_duplicate_pairs(["a"], 5, 0.0),
+        lambda: _core.near_duplicate_pairs(["a"], 5, 1.5),
+    ],
+)
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()

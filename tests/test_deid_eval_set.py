@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 
 EVAL_DIR = REPO / "benchmarks" / "deid_eval"
-sys.path.insert(0, str(EVAL_DIR))   # the generator's sibling modules, as make_eval.py itself does
+sys.path.insert(0, str(EVAL_DIR))  # the generator's sibling modules, as make_eval.py itself does
 
 import forms
 import lexicon
@@ -34,7 +34,11 @@ def build(output: Path, *extra: str, hash_seed: str = "0") -> Path:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     result = subprocess.run(
         [sys.executable, str(EVAL_DIR / "make_eval.py"), "--data", str(SHARED_DATA), "--output", str(output), *extra],
-        check=False, capture_output=True, text=True, env=env, cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     return output
@@ -71,7 +75,7 @@ def test_gold_spans_are_well_formed(full_set):
                 piece = text[start:end]
                 assert piece == piece.strip() and piece.strip(".,;:") != "", (doc["id"], piece)
                 previous_end = end
-            if "negatives" in doc:   # decoys never overlap gold
+            if "negatives" in doc:  # decoys never overlap gold
                 assert len(doc["roles"]) == len(doc["forms"]) == len(spans)
                 for start, end, _ in doc["negatives"]:
                     assert all(end <= s or start >= e for s, e, _ in spans), (doc["id"], start, end)
@@ -80,8 +84,18 @@ def test_gold_spans_are_well_formed(full_set):
 def test_assembly_puts_each_span_on_its_planted_string():
     base = "Seen today.  Plan as above."
     edits = [
-        plant.Edit(13, 13, [forms.lit("Per "), forms.phi("W. Tamsor", "DOCTOR", "name:init_last", "staff"),
-                            forms.lit(", BP "), forms.neg("120/80", "bp"), forms.lit(".  ")], 0),
+        plant.Edit(
+            13,
+            13,
+            [
+                forms.lit("Per "),
+                forms.phi("W. Tamsor", "DOCTOR", "name:init_last", "staff"),
+                forms.lit(", BP "),
+                forms.neg("120/80", "bp"),
+                forms.lit(".  "),
+            ],
+            0,
+        ),
         plant.Edit(0, 0, [forms.lit("MRN: "), forms.phi("0012345", "MEDICALRECORD", "mrn"), forms.lit("\n")], -1),
     ]
     doc = plant.assemble(base, edits)
@@ -104,7 +118,7 @@ def test_no_document_family_is_on_both_sides(full_set):
         assert doc["split"] == recorded[doc["source_id"]], doc["id"]
     planted = {d["group"] for d in read(full_set / "dev.jsonl") + read(full_set / "test.jsonl")}
     real = {d["group"] for d in read(full_set / "real_dev.jsonl") + read(full_set / "real_test.jsonl")}
-    assert not planted & real   # hand-annotated families are never reused as planting ground
+    assert not planted & real  # hand-annotated families are never reused as planting ground
 
 
 def test_test_split_is_large_and_covers_the_types(full_set):
@@ -145,16 +159,22 @@ def test_real_annotations_verify_against_the_corpus(full_set, tmp_path):
         real_notes.materialise(SHARED_DATA, [shifted])
 
 
-@pytest.mark.parametrize(("script", "batch", "split", "count"), [("select_real_notes.py", 2, "test", 50),
-                                                              ("select_real_dev_notes.py", 3, "dev", 60),
-                                                              ("select_real_dev_notes.py", 4, "dev", 34)])
+@pytest.mark.parametrize(
+    ("script", "batch", "split", "count"),
+    [
+        ("select_real_notes.py", 2, "test", 50),
+        ("select_real_dev_notes.py", 3, "dev", 60),
+        ("select_real_dev_notes.py", 4, "dev", 34),
+    ],
+)
 def test_real_notes_are_the_ones_the_selection_rules_pick(script, batch, split, count):
     """The fresh real TEST part (batch 2) and the later real DEV parts (batches 3 and 4) are exactly
     what their scripts' documented rules pick from the corpus, so they can be checked and redone."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "deid_eval" / script
     extra = ["--batch", str(batch)] if script == "select_real_dev_notes.py" else []
-    out = subprocess.run([sys.executable, str(path), "--data", str(SHARED_DATA), *extra], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(path), "--data", str(SHARED_DATA), *extra], check=True, capture_output=True, text=True
+    ).stdout
     picked = [line.split("\t")[1] for line in out.splitlines() if line.strip()]
     annotations = real_notes.load_annotations()
     annotated = [a["id"] for a in annotations if a["batch"] == batch]

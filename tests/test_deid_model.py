@@ -35,10 +35,23 @@ SMALL_LEXICONS = {
     "medical_head": ["disease", "catheter"],
 }
 
-FILLER = ["The pain is better today.", "Lasix was given.", "Foley catheter removed.", "Vitals are stable.",
-          "She denies chest pain.", "Plan discussed at length.", "Labs reviewed.", "No acute distress."]
-CONTEXTS = ["Her daughter {} visited today.", "Discussed with {}, RN.", "Spoke with son {} by phone.",
-            "Husband {} is at the bedside.", "{} reports less pain."]
+FILLER = [
+    "The pain is better today.",
+    "Lasix was given.",
+    "Foley catheter removed.",
+    "Vitals are stable.",
+    "She denies chest pain.",
+    "Plan discussed at length.",
+    "Labs reviewed.",
+    "No acute distress.",
+]
+CONTEXTS = [
+    "Her daughter {} visited today.",
+    "Discussed with {}, RN.",
+    "Spoke with son {} by phone.",
+    "Husband {} is at the bedside.",
+    "{} reports less pain.",
+]
 
 
 def _invented(rng: random.Random) -> str:
@@ -58,20 +71,29 @@ def _examples(seed: int, count: int) -> tuple[list[tuple[str, list, int]], list[
         text = before + sentence + " " + rng.choice(FILLER)
         start = len(before) + context.index("{}")
         examples.append((text, [(start, start + len(name), "NAME")], i))
-        corpus.append(text[:start] + text[start + len(name):])
+        corpus.append(text[:start] + text[start + len(name) :])
     return examples, corpus
 
 
 def _train(seed: int = 1, epochs: int = 6) -> bytes:
     examples, corpus = _examples(7, 120)
-    return _core.train_deid_tagger(examples, corpus, SMALL_LEXICONS, seed=seed, epochs=epochs, log2_buckets=14,
-                                   corpus_folds=[i % 2 for i in range(len(corpus))])
+    return _core.train_deid_tagger(
+        examples,
+        corpus,
+        SMALL_LEXICONS,
+        seed=seed,
+        epochs=epochs,
+        log2_buckets=14,
+        corpus_folds=[i % 2 for i in range(len(corpus))],
+    )
 
 
 def test_tiny_training_finds_the_planted_form():
     engine = _core.DeidEngine(_train(), SMALL_LEXICONS, use_rules=False)
-    texts = ["Vitals are stable. Her daughter Qorvita visited today. Labs reviewed.",
-             "Spoke with son Bemuran by phone. Foley catheter removed."]
+    texts = [
+        "Vitals are stable. Her daughter Qorvita visited today. Labs reviewed.",
+        "Spoke with son Bemuran by phone. Foley catheter removed.",
+    ]
     found = [[(t[s:e], kind) for s, e, kind in spans] for t, spans in zip(texts, engine.detect_batch(texts))]
     assert found == [[("Qorvita", "NAME")], [("Bemuran", "NAME")]]
     scrubbed, _ = engine.deidentify_batch(texts[:1])[0]
@@ -124,22 +146,45 @@ def test_train_deid_cli_is_deterministic(tmp_path):
     outputs = []
     for run in ("a", "b"):
         output = tmp_path / run / "tagger.bin"
-        assert data_cli(["train-deid", "--corpus", str(notes), "--output", str(output), "--epochs", "2",
-                         "--buckets", "4096", "--seed", "9", "--quiet"]) == 0
+        assert (
+            data_cli(
+                [
+                    "train-deid",
+                    "--corpus",
+                    str(notes),
+                    "--output",
+                    str(output),
+                    "--epochs",
+                    "2",
+                    "--buckets",
+                    "4096",
+                    "--seed",
+                    "9",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         outputs.append(output)
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     sidecar = json.loads(outputs[0].with_name("tagger.bin.json").read_text())
     assert sidecar["sha256"] == hashlib.sha256(outputs[0].read_bytes()).hexdigest()
     assert sidecar["lexicon_fingerprint"] == lexicon_fingerprint()
-    assert sidecar["corpus"] == [{"file": "notes.jsonl", "sha256": hashlib.sha256(notes.read_bytes()).hexdigest(),
-                                  "bytes": notes.stat().st_size}]
+    assert sidecar["corpus"] == [
+        {"file": "notes.jsonl", "sha256": hashlib.sha256(notes.read_bytes()).hexdigest(), "bytes": notes.stat().st_size}
+    ]
     assert sidecar["seed"] == 9 and sidecar["buckets"] == 4096
     assert set(sidecar["dev"]) <= {"engine", "tagger"}
-    assert data_cli(["train-deid", "--corpus", str(notes), "--output", str(tmp_path / "x.bin"),
-                     "--buckets", "1000", "--quiet"]) == 2
+    assert (
+        data_cli(
+            ["train-deid", "--corpus", str(notes), "--output", str(tmp_path / "x.bin"), "--buckets", "1000", "--quiet"]
+        )
+        == 2
+    )
 
 
 # --- the packaged model ---------------------------------------------------------------------------
+
 
 def test_packaged_model_matches_its_sidecar():
     path = default_tagger_path()
@@ -164,12 +209,34 @@ def test_packaged_model_is_what_train_deid_makes_of_the_shared_corpus(tmp_path):
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             pytest.skip(f"{entry['file']} differs from the copy the shipped tagger was trained on")
     output = tmp_path / "tagger.bin"
-    assert data_cli(["train-deid", "--corpus", *corpus, "--output", str(output), "--seed", str(sidecar["seed"]),
-                     "--epochs", str(sidecar["epochs"]), "--buckets", str(sidecar["buckets"]),
-                     "--copies", str(sidecar["copies"]), "--runs", str(sidecar.get("runs", 1)),
-                     "--dev-fraction", str(sidecar["dev_fraction"]), "--quiet"]) == 0
+    assert (
+        data_cli(
+            [
+                "train-deid",
+                "--corpus",
+                *corpus,
+                "--output",
+                str(output),
+                "--seed",
+                str(sidecar["seed"]),
+                "--epochs",
+                str(sidecar["epochs"]),
+                "--buckets",
+                str(sidecar["buckets"]),
+                "--copies",
+                str(sidecar["copies"]),
+                "--runs",
+                str(sidecar.get("runs", 1)),
+                "--dev-fraction",
+                str(sidecar["dev_fraction"]),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert hashlib.sha256(output.read_bytes()).hexdigest() == sidecar["sha256"], (
-        "the shipped tagger is not what train-deid makes now: retrain it (README, De-identification)")
+        "the shipped tagger is not what train-deid makes now: retrain it (README, De-identification)"
+    )
 
 
 def test_a_model_file_that_is_not_its_sidecars_is_refused(tmp_path):
@@ -210,15 +277,21 @@ def test_hybrid_finds_cue_less_names_and_keeps_medical_words():
 NO_CUE = [
     ("Follow-up visit. Instructed Dorinda to avoid caffeine and alcohol.", [("Dorinda", "NAME")]),
     ("She stated that Marisol was going to have her wisdom teeth removed.", [("Marisol", "NAME")]),
-    ("Retired from Halvorsen Trucking in 2011. Fills prescriptions at Bexley Pharmacy.",
-     [("Halvorsen Trucking", "HOSPITAL"), ("Bexley Pharmacy", "HOSPITAL")]),
+    (
+        "Retired from Halvorsen Trucking in 2011. Fills prescriptions at Bexley Pharmacy.",
+        [("Halvorsen Trucking", "HOSPITAL"), ("Bexley Pharmacy", "HOSPITAL")],
+    ),
     ("Born in Portugal; moved to Tulsa in 1998.", [("Portugal", "LOCATION"), ("Tulsa", "LOCATION")]),
-    ("Records from Quarnby Valley Hospital were reviewed. Lives in Oswego, NY 13126.",
-     [("Quarnby Valley Hospital", "HOSPITAL"), ("Oswego, NY", "LOCATION")]),
+    (
+        "Records from Quarnby Valley Hospital were reviewed. Lives in Oswego, NY 13126.",
+        [("Quarnby Valley Hospital", "HOSPITAL"), ("Oswego, NY", "LOCATION")],
+    ),
     ("Lives with her daughter in Brackenridge, independent with ADLs.", [("Brackenridge", "LOCATION")]),
 ]
-KEPT = ["Interpreter: Ann Lee, ID 55-3321. Tel 555-201-3344.",
-        "The serine protease cleaves peptide bonds. Von Hippel-Lindau disease."]
+KEPT = [
+    "Interpreter: Ann Lee, ID 55-3321. Tel 555-201-3344.",
+    "The serine protease cleaves peptide bonds. Von Hippel-Lindau disease.",
+]
 
 
 def test_hybrid_finds_names_places_and_organisations_without_cues():
@@ -227,8 +300,10 @@ def test_hybrid_finds_names_places_and_organisations_without_cues():
     for (text, wanted), result in zip(NO_CUE, engine.deidentify_batch(texts)):
         found = {(text[s:e], kind) for s, e, kind in result.spans}
         assert set(wanted) <= found, (text, found)
-    kept = [{text[s:e] for s, e, kind in r.spans if kind in ("NAME", "LOCATION", "HOSPITAL")}
-            for text, r in zip(KEPT, engine.deidentify_batch(KEPT))]
+    kept = [
+        {text[s:e] for s, e, kind in r.spans if kind in ("NAME", "LOCATION", "HOSPITAL")}
+        for text, r in zip(KEPT, engine.deidentify_batch(KEPT))
+    ]
     assert kept == [{"Ann Lee"}, set()], kept
 
 
@@ -276,15 +351,18 @@ def test_hybrid_gives_the_same_spans_on_one_and_two_threads():
     one = HybridDeidentifier(num_threads=1).deidentify_batch(texts)
     two = HybridDeidentifier(num_threads=2).deidentify_batch(texts)
     assert one == two
-    assert one[: len(NOTES)] == one[len(NOTES): 2 * len(NOTES)], "a text's result does not depend on its batch"
+    assert one[: len(NOTES)] == one[len(NOTES) : 2 * len(NOTES)], "a text's result does not depend on its batch"
 
 
 @needs_shared_data
 def test_few_words_replaced_in_medical_reference_text():
     """PubMed abstracts, the drug lexicon and ICD-10 descriptions hold almost no PHI: the share of
     their whitespace words the hybrid engine replaces stays under 0.5%."""
-    texts = [r["text"] for name in ("pubmed_abstracts", "drug_lexicon", "icd10_descriptions")
-             for r in read_jsonl(SHARED_DATA / f"{name}.jsonl")]
+    texts = [
+        r["text"]
+        for name in ("pubmed_abstracts", "drug_lexicon", "icd10_descriptions")
+        for r in read_jsonl(SHARED_DATA / f"{name}.jsonl")
+    ]
     results = HybridDeidentifier().deidentify_batch(texts)
     words = sum(len(t.split()) for t in texts)
     replaced = sum(len(t[s:e].split()) for t, r in zip(texts, results) for s, e, _ in r.spans)
@@ -293,14 +371,31 @@ def test_few_words_replaced_in_medical_reference_text():
 
 # --- lexicons and planting ------------------------------------------------------------------------
 
+
 def test_lexicons():
     lexicons = load_lexicons()
-    for category in ("first_name", "last_name", "city", "state", "state_abbr", "country", "street_suffix", "stop",
-                     "title", "credential", "relation", "staff", "hospital_word", "medical_head"):
+    for category in (
+        "first_name",
+        "last_name",
+        "city",
+        "state",
+        "state_abbr",
+        "country",
+        "street_suffix",
+        "stop",
+        "title",
+        "credential",
+        "relation",
+        "staff",
+        "hospital_word",
+        "medical_head",
+    ):
         assert lexicons[category], category
     assert {"Utah", "Texas"} <= set(lexicons["state"]) and "Boston" in lexicons["city"]
     assert lexicons["first_name"] == sorted(set(lexicons["first_name"]))
-    assert lexicon_fingerprint() == lexicon_fingerprint(lexicons) == _core.DeidEngine(None, lexicons).lexicon_fingerprint
+    assert (
+        lexicon_fingerprint() == lexicon_fingerprint(lexicons) == _core.DeidEngine(None, lexicons).lexicon_fingerprint
+    )
     assert reserved_for_evaluation("x") == (zlib.crc32(b"x") % 10 >= 8)
     pool = planting_pool(["Anna", "Boris", "Foley", "Salt Lake City", "x"] + [f"Name{i}" for i in range(50)], {"foley"})
     assert "Foley" not in pool
@@ -311,8 +406,10 @@ def test_lexicons():
 def test_planting_is_deterministic_and_labels_real_cue_names():
     lexicons = load_lexicons()
     pools = Pools(lexicons, ["heart"])
-    text = ("HISTORY:,  The patient was seen by Dr. Okonkwo for chest pain.  She lives with her husband.  "
-            "Dr. X reviewed the films at XYZ Hospital.  Vitals are stable.  Okonkwo agreed with the plan.")
+    text = (
+        "HISTORY:,  The patient was seen by Dr. Okonkwo for chest pain.  She lives with her husband.  "
+        "Dr. X reviewed the films at XYZ Hospital.  Vitals are stable.  Okonkwo agreed with the plan."
+    )
     doc = Document("d1", "clinical_notes", text, "g1")
     rules = _core.deidentify_batch([text])[0][1]
     planter = Planter(pools, lexicons, [], seed=3)
@@ -329,7 +426,7 @@ def test_planting_is_deterministic_and_labels_real_cue_names():
     # Organisations are HOSPITAL, countries said of the person LOCATION, other countries O.
     sentence, spans = render("Works for {O}. Born in {K}. Endemic in {Q}.", Surrogates(pools, random.Random(2)))
     assert [label for _, _, label in spans] == ["HOSPITAL", "LOCATION"], (sentence, spans)
-    assert sentence.endswith(".") and sentence[spans[1][1]:].startswith(". Endemic in ")
+    assert sentence.endswith(".") and sentence[spans[1][1] :].startswith(". Endemic in ")
 
 
 def test_planting_leaves_real_cue_less_names_unlabelled():

@@ -27,8 +27,24 @@ def all_files(folder: Path) -> dict[str, bytes]:
 
 def generate_in_subprocess(output: Path, seed: int, hash_seed: str) -> None:
     env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-    subprocess.run([sys.executable, "-m", "data_tools.demo_corpus", "--output", str(output), "--seed", str(seed),
-                    "--scale", "0.25"], cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "data_tools.demo_corpus",
+            "--output",
+            str(output),
+            "--seed",
+            str(seed),
+            "--scale",
+            "0.25",
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def test_same_seed_gives_byte_identical_files_whatever_the_hash_seed(tmp_path):
@@ -72,8 +88,10 @@ UNLABELED_PHI_PATTERNS = {
     "SSN": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
     "PHONE": re.compile(r"\(?\b\d{3}\)?[ .-]\d{3}[.-]\d{4}\b"),
     "MRN": re.compile(r"\b\d{8}\b"),
-    "DATE": re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b(?:January|February|March|April|May|"
-                       r"June|July|August|September|October|November|December) \d{1,2}, \d{4}\b"),
+    "DATE": re.compile(
+        r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b(?:January|February|March|April|May|"
+        r"June|July|August|September|October|November|December) \d{1,2}, \d{4}\b"
+    ),
     "TITLED NAME": re.compile(r"\b(?:Dr|Mr|Ms)\. [A-Z][a-z]+"),
 }
 
@@ -94,10 +112,10 @@ def test_phi_spans_match_the_text_and_cover_every_phi_like_string(demo_dir):
             previous_end = 0
             for span in spans:
                 assert span["type"] in PHI_TYPES
-                assert text[span["start"]:span["end"]] == span["text"] != ""
+                assert text[span["start"] : span["end"]] == span["text"] != ""
                 assert span["start"] >= previous_end, "spans are sorted and do not overlap"
                 previous_end = span["end"]
-                masked[span["start"]:span["end"]] = " " * (span["end"] - span["start"])
+                masked[span["start"] : span["end"]] = " " * (span["end"] - span["start"])
                 counts[span["type"]] += 1
             outside = "".join(masked)
             for label, pattern in UNLABELED_PHI_PATTERNS.items():
@@ -134,8 +152,7 @@ def test_planted_duplicates_are_what_the_ground_truth_says(demo_dir):
     for doc_id in ids:
         normalized.setdefault(reference_normalized(texts[doc_id]), []).append(doc_id)
     groups = [group for group in normalized.values() if len(group) > 1]
-    assert sorted(sorted(g) for g in groups) == sorted(
-        sorted([f["original"]] + f["copies"]) for f in kinds["exact"])
+    assert sorted(sorted(g) for g in groups) == sorted(sorted([f["original"]] + f["copies"]) for f in kinds["exact"])
     # ...and no near-duplicate pair outside a planted family (exact all-pairs scan; the core's
     # Jaccard is checked against the Python reference in test_core.py).
     pairs = _core.near_duplicate_pairs([texts[i] for i in ids], 5, 0.8)

@@ -34,8 +34,10 @@ def tokenizer(demo_tokenizer_dir) -> Tokenizer:
 
 
 def test_the_option_the_model_prefers_wins(tokenizer):
-    items = [Item("a", "Question: Which drug treats gout?", ("allopurinol", "lisinopril", "warfarin"), 0),
-             Item("b", "Question: Which drug is an anticoagulant?", ("allopurinol", "lisinopril", "warfarin"), 2)]
+    items = [
+        Item("a", "Question: Which drug treats gout?", ("allopurinol", "lisinopril", "warfarin"), 0),
+        Item("b", "Question: Which drug is an anticoagulant?", ("allopurinol", "lisinopril", "warfarin"), 2),
+    ]
     likes_allopurinol = PreferringModel(tokenizer.vocab_size, set(tokenizer.encode(" allopurinol")))
     result = evaluate_mcq(likes_allopurinol, tokenizer, items)
     assert (result["correct"], result["items"]) == (1, 2)  # right on the first, wrong on the second
@@ -90,10 +92,26 @@ def test_a_tiny_trained_model_is_evaluated_with_its_interval(train_shards, demo_
     run_train(train_shards, tmp_path / "train", 1, "--checkpoint.enable", "true", "--checkpoint.interval", "5")
     script = Path(sys.executable).with_name("medtitan")
     out = tmp_path / "mcq.json"
-    result = subprocess.run([str(script), "eval", "mcq", str(SHARED_DATA / "medqa_sample.jsonl"),
-                             str(SHARED_DATA / "pubmedqa_sample.jsonl"), "--checkpoint", str(tmp_path / "train" / "checkpoint" / "step-5"),
-                             "--tokenizer", str(demo_tokenizer_dir / "tokenizer.model"), "--limit", "12", "--json", str(out)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            str(script),
+            "eval",
+            "mcq",
+            str(SHARED_DATA / "medqa_sample.jsonl"),
+            str(SHARED_DATA / "pubmedqa_sample.jsonl"),
+            "--checkpoint",
+            str(tmp_path / "train" / "checkpoint" / "step-5"),
+            "--tokenizer",
+            str(demo_tokenizer_dir / "tokenizer.model"),
+            "--limit",
+            "12",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert "95% CI" in result.stdout
     scores = json.loads(out.read_text())

@@ -43,9 +43,22 @@ def ray_cluster(tmp_path_factory):
     temp = Path("/tmp") / f"mt-ray-{os.getpid()}"  # Ray's socket paths must stay short
     # A throwaway cluster on this machine: no token authentication (Ray 2.5x enables it).
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
-    started = subprocess.run([str(RAY), "start", "--head", "--num-cpus=2", f"--port={port}", "--include-dashboard=false",
-                              "--disable-usage-stats", f"--temp-dir={temp}"], capture_output=True, text=True, env=env,
-                             timeout=180)
+    started = subprocess.run(
+        [
+            str(RAY),
+            "start",
+            "--head",
+            "--num-cpus=2",
+            f"--port={port}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={temp}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert started.returncode == 0, started.stdout + started.stderr
     address = re.search(r"--address='([^']+)'", started.stdout + started.stderr)
     assert address, started.stdout

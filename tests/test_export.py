@@ -24,17 +24,29 @@ from tests.test_train import SEQ_LEN, run_train
 # Texts at the edges of SentencePiece's rules, besides the demo corpus: whitespace runs and
 # trailing spaces, section headers (user-defined symbols) first, glued and in a row, literal
 # special-token text, byte fallback, NFKC (ligature, full-width, circled digit, ideographic space).
-EDGE_TEXTS = ["", "   ", " leading", "trailing  ", "a  b\t\tc\n\n d \n", "[HISTORY] 67yo M with CP",
-              "x [PLAN]y", "[PLAN][HISTORY]", "</s> <s>x <pad><unk>", "日本語 😀 ñ", "ﬁbrosis Ａ① x\u3000y",
-              "metoprolol 25 mg PO BID\n[MEDICATIONS]\n- lisinopril 10mg"]
+EDGE_TEXTS = [
+    "",
+    "   ",
+    " leading",
+    "trailing  ",
+    "a  b\t\tc\n\n d \n",
+    "[HISTORY] 67yo M with CP",
+    "x [PLAN]y",
+    "[PLAN][HISTORY]",
+    "</s> <s>x <pad><unk>",
+    "日本語 😀 ñ",
+    "ﬁbrosis Ａ① x\u3000y",
+    "metoprolol 25 mg PO BID\n[MEDICATIONS]\n- lisinopril 10mg",
+]
 
 
 @pytest.fixture(scope="module")
 def checkpoint(train_shards, tmp_path_factory) -> Path:
     """The debug model after 4 steps of FSDP over 2 processes, checkpointed at step 4."""
     dump = tmp_path_factory.mktemp("export_train")
-    run_train(train_shards, dump, 2, "--training.steps", "4", "--checkpoint.enable", "true",
-              "--checkpoint.interval", "4")
+    run_train(
+        train_shards, dump, 2, "--training.steps", "4", "--checkpoint.enable", "true", "--checkpoint.interval", "4"
+    )
     return dump / "checkpoint" / "step-4"
 
 
@@ -47,9 +59,21 @@ def reference(checkpoint):
 def exported(checkpoint, demo_tokenizer_dir, tmp_path_factory) -> Path:
     """float32 export through the installed command line, as a user runs it."""
     output = tmp_path_factory.mktemp("export_hf") / "hf"
-    result = subprocess.run([sys.executable, "-m", "medtitan.cli", "export-hf", "--checkpoint", str(checkpoint),
-                             "--output", str(output)],  # the tokenizer: the one model.json records
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medtitan.cli",
+            "export-hf",
+            "--checkpoint",
+            str(checkpoint),
+            "--output",
+            str(output),
+        ],  # the tokenizer: the one model.json records
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return output
 
@@ -86,10 +110,19 @@ def test_config_is_plain_llama_with_the_checkpoint_sizes(exported, checkpoint, r
     assert config["architectures"] == ["LlamaForCausalLM"] and config["model_type"] == "llama"
     assert "auto_map" not in config
     assert not list(exported.glob("*.py"))
-    expected = {"vocab_size": args.vocab_size, "hidden_size": args.dim, "intermediate_size": args.hidden_dim,
-                "num_hidden_layers": args.n_layers, "num_attention_heads": args.n_heads,
-                "num_key_value_heads": args.n_kv_heads, "head_dim": args.head_dim, "rms_norm_eps": args.norm_eps,
-                "max_position_embeddings": args.max_seq_len, "tie_word_embeddings": False, "hidden_act": "silu"}
+    expected = {
+        "vocab_size": args.vocab_size,
+        "hidden_size": args.dim,
+        "intermediate_size": args.hidden_dim,
+        "num_hidden_layers": args.n_layers,
+        "num_attention_heads": args.n_heads,
+        "num_key_value_heads": args.n_kv_heads,
+        "head_dim": args.head_dim,
+        "rms_norm_eps": args.norm_eps,
+        "max_position_embeddings": args.max_seq_len,
+        "tie_word_embeddings": False,
+        "hidden_act": "silu",
+    }
     assert {key: config[key] for key in expected} == expected
     loaded = transformers.AutoConfig.from_pretrained(exported)
     assert loaded.rope_parameters["rope_theta"] == args.rope_theta
@@ -98,8 +131,17 @@ def test_config_is_plain_llama_with_the_checkpoint_sizes(exported, checkpoint, r
     generation = json.loads((exported / "generation_config.json").read_text())
     assert generation == {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0}
     assert sorted(p.name for p in exported.iterdir()) == sorted(
-        ["config.json", "generation_config.json", "model.safetensors", "tokenizer.model", "tokenizer.json",
-         "tokenizer_config.json", "special_tokens_map.json", "medtitan_export.json"])
+        [
+            "config.json",
+            "generation_config.json",
+            "model.safetensors",
+            "tokenizer.model",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "medtitan_export.json",
+        ]
+    )
     assert not exported.with_name(exported.name + ".tmp").exists()
 
     record = json.loads((exported / "medtitan_export.json").read_text())
@@ -138,19 +180,35 @@ def test_autotokenizer_ids_equal_medtitans_on_the_demo_corpus(exported, demo_dir
     differing = [text for text, a, b in zip(texts + EDGE_TEXTS, expected, got) if a != b]
     tokens = sum(map(len, expected))
     with capsys.disabled():
-        print(f"\nexport-hf tokenizer: {len(texts) + len(EDGE_TEXTS) - len(differing)}/{len(texts) + len(EDGE_TEXTS)} "
-              f"texts ({sum(map(len, texts)):,} chars, {tokens:,} tokens) give identical ids")
+        print(
+            f"\nexport-hf tokenizer: {len(texts) + len(EDGE_TEXTS) - len(differing)}/{len(texts) + len(EDGE_TEXTS)} "
+            f"texts ({sum(map(len, texts)):,} chars, {tokens:,} tokens) give identical ids"
+        )
     assert differing == []
     # Training packs documents as ids + [eos]: no BOS/EOS is added by default either.
     assert theirs("[HISTORY] chest pain")["input_ids"] == ours.encode("[HISTORY] chest pain")
-    for ids in expected[:200] + expected[-len(EDGE_TEXTS):]:
+    for ids in expected[:200] + expected[-len(EDGE_TEXTS) :]:
         assert theirs.decode(ids) == ours.decode(ids)
 
 
 def test_bfloat16_export_loads_with_close_logits(checkpoint, reference, demo_tokenizer_dir, tmp_path, capsys):
     output = tmp_path / "bf16"
-    assert cli(["export-hf", "--checkpoint", str(checkpoint), "--output", str(output), "--tokenizer",
-                str(demo_tokenizer_dir / "tokenizer.model"), "--dtype", "bfloat16"]) == 0
+    assert (
+        cli(
+            [
+                "export-hf",
+                "--checkpoint",
+                str(checkpoint),
+                "--output",
+                str(output),
+                "--tokenizer",
+                str(demo_tokenizer_dir / "tokenizer.model"),
+                "--dtype",
+                "bfloat16",
+            ]
+        )
+        == 0
+    )
     from safetensors import safe_open
 
     with safe_open(str(output / "model.safetensors"), framework="pt") as weights:
@@ -167,8 +225,22 @@ def test_bfloat16_export_loads_with_close_logits(checkpoint, reference, demo_tok
 
 def test_large_weights_are_split_into_shards_with_an_index(checkpoint, reference, demo_tokenizer_dir, tmp_path):
     output = tmp_path / "sharded"
-    assert cli(["export-hf", "--checkpoint", str(checkpoint), "--output", str(output), "--tokenizer",
-                str(demo_tokenizer_dir / "tokenizer.model"), "--max-shard-gb", "0.002"]) == 0
+    assert (
+        cli(
+            [
+                "export-hf",
+                "--checkpoint",
+                str(checkpoint),
+                "--output",
+                str(output),
+                "--tokenizer",
+                str(demo_tokenizer_dir / "tokenizer.model"),
+                "--max-shard-gb",
+                "0.002",
+            ]
+        )
+        == 0
+    )
     index = json.loads((output / "model.safetensors.index.json").read_text())
     files = sorted(set(index["weight_map"].values()))
     assert len(files) > 1 and files == sorted(p.name for p in output.glob("model-*-of-*.safetensors"))

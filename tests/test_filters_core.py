@@ -18,6 +18,7 @@ NAMES = _core.REPETITION_SCORE_NAMES
 
 def gopher_reference(text: str) -> list[float]:
     """The 13 scores straight from their definitions (rust/filters/repetition.rs's doc)."""
+
     def duplicates(units):
         seen, dup, dup_chars = set(), 0, 0
         for unit in units:
@@ -41,7 +42,7 @@ def gopher_reference(text: str) -> list[float]:
     total = sum(map(len, words))
     scores = [line_frac, para_frac, line_chars, para_chars]
     for n in range(2, 11):
-        grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
         counts = Counter(grams)
         if not total or not grams or max(counts.values()) == 1:
             scores.append(0.0)

@@ -117,8 +117,10 @@ def test_cli_writes_the_set(tmp_path, sources):
     source = tmp_path / "clean.jsonl"
     source.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in zip(ids, texts)), encoding="utf-8")
     for run in ("a", "b"):
-        assert garbage.main(["--output", str(tmp_path / run), "--seed", "3", "--per-kind", "2",
-                             "--source", str(source)]) == 0
+        assert (
+            garbage.main(["--output", str(tmp_path / run), "--seed", "3", "--per-kind", "2", "--source", str(source)])
+            == 0
+        )
     written = (tmp_path / "a" / "garbage.jsonl").read_bytes()
     assert written == (tmp_path / "b" / "garbage.jsonl").read_bytes()
     rows = [json.loads(line) for line in written.decode("utf-8").split("\n") if line]  # not splitlines: U+2028 is text

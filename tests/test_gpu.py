@@ -13,9 +13,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; benchmarks/gpu/run.sh "
-                                                                        "runs these on one")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="needs a CUDA GPU; benchmarks/gpu/run.sh runs these on one"
+    ),
+]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARDS_512 = REPO / "out" / "gpu" / "build-512"  # made by `make gpu-prep` (benchmarks/gpu/measure.py --prepare)
@@ -147,10 +150,25 @@ def test_the_trainer_runs_end_to_end_on_the_gpu(nccl, tmp_path):
     from medtitan.train import Trainer
 
     assert (SHARDS_512 / "manifest.json").exists(), f"{SHARDS_512} is missing: make gpu-prep, then carry out/gpu"
-    config = load_job_config(REPO / "train_configs" / "debug.toml", [
-        "--data.shards", str(SHARDS_512), "--job.dump_folder", str(tmp_path), "--training.steps", "12",
-        "--metrics.log_freq", "1", "--validation.freq", "12", "--checkpoint.interval", "12",
-        "--metrics.enable_tensorboard", "false"])
+    config = load_job_config(
+        REPO / "train_configs" / "debug.toml",
+        [
+            "--data.shards",
+            str(SHARDS_512),
+            "--job.dump_folder",
+            str(tmp_path),
+            "--training.steps",
+            "12",
+            "--metrics.log_freq",
+            "1",
+            "--validation.freq",
+            "12",
+            "--checkpoint.interval",
+            "12",
+            "--metrics.enable_tensorboard",
+            "false",
+        ],
+    )
     trainer = Trainer(config)
     assert trainer.param_dtype == torch.bfloat16
     result = trainer.train()

@@ -14,8 +14,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_the_dry_run_passes_on_what_make_gpu_prep_made():
-    result = subprocess.run(["bash", "benchmarks/gpu/run.sh", "--dry-run"], check=False, capture_output=True, text=True,
-                            timeout=300, cwd=REPO)
+    result = subprocess.run(
+        ["bash", "benchmarks/gpu/run.sh", "--dry-run"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "dry-run: 6 runs planned; OK" in out
@@ -29,8 +35,14 @@ def test_the_dry_run_passes_on_what_make_gpu_prep_made():
 
 
 def test_the_dry_run_names_what_is_missing(tmp_path):
-    result = subprocess.run([sys.executable, "benchmarks/gpu/measure.py", "--dry-run", "--wheels", str(tmp_path)],
-                            check=False, capture_output=True, text=True, timeout=300, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gpu/measure.py", "--dry-run", "--wheels", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert result.returncode == 1
     assert "expected one medtitan-*-abi3-*.whl, found 0 (make gpu-prep makes them)" in result.stderr
     assert "expected one torchao-*.whl" in result.stderr
@@ -38,9 +50,24 @@ def test_the_dry_run_names_what_is_missing(tmp_path):
 
 def test_the_orchestration_runs_end_to_end_on_cpu(tmp_path):
     out = tmp_path / "results"
-    result = subprocess.run([sys.executable, "benchmarks/gpu/measure.py", "--cpu-smoke", "--only",
-                             "debug-fp32,debug-bf16", "--out", str(out), "--budget-s", "400"],
-                            check=False, capture_output=True, text=True, timeout=600, cwd=REPO)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/gpu/measure.py",
+            "--cpu-smoke",
+            "--only",
+            "debug-fp32,debug-bf16",
+            "--out",
+            str(out),
+            "--budget-s",
+            "400",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads((out / "results.json").read_text())
     assert set(data["runs"]) == {"debug-fp32", "debug-bf16"}

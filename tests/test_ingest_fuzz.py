@@ -25,18 +25,28 @@ from medtitan.data.stages import ingest
 from medtitan.data.workspace import Workspace, read_jsonl
 from tests.build_helpers import write_config
 
-FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 MODES = ("quarantine", "replace")
 SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
-GOOD_TEXT = ("Patient seen in clinic for follow up of hypertension and type 2 diabetes; blood pressure "
-             "improved on lisinopril, glucose logs reviewed, diet discussed, return in three months. ")
+GOOD_TEXT = (
+    "Patient seen in clinic for follow up of hypertension and type 2 diabetes; blood pressure "
+    "improved on lisinopril, glucose logs reviewed, diet discussed, return in three months. "
+)
 
 # Any code point, surrogates, controls and NUL included (text() leaves surrogates out by default).
 any_char = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
 control_char = st.sampled_from([chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]])
-huge_texts = st.builds(lambda n, tail: (GOOD_TEXT * (n // len(GOOD_TEXT) + 1))[:n] + tail,
-                       st.integers(1_000_000, 1_100_000), st.sampled_from(["", "\ud800", "\x00"]))  # 1 MB+
+huge_texts = st.builds(
+    lambda n, tail: (GOOD_TEXT * (n // len(GOOD_TEXT) + 1))[:n] + tail,
+    st.integers(1_000_000, 1_100_000),
+    st.sampled_from(["", "\ud800", "\x00"]),
+)  # 1 MB+
 texts = st.one_of(
     st.text(any_char, max_size=40),
     st.text(st.one_of(control_char, st.sampled_from(SURROGATES + ["\x00", "\u2028", "\ufeff", "a", " "])), max_size=20),
@@ -44,10 +54,16 @@ texts = st.one_of(
     huge_texts,
     st.builds(lambda k: (GOOD_TEXT * k).strip(), st.integers(1, 3)),
 )
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(any_char, max_size=8))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                                  st.dictionaries(st.text(any_char, max_size=5), inner, max_size=3)),
-                           max_leaves=6)
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(any_char, max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(any_char, max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 @st.composite
@@ -80,13 +96,29 @@ def _encode(value, how: str) -> bytes:
 
 lines = st.one_of(
     st.builds(_encode, records(), st.sampled_from(["ascii", "ascii", "ascii", "utf-8", "utf-16", "latin-1"])),
-    st.builds(lambda text: json.dumps({"text": text}).encode(), st.text(st.sampled_from(SURROGATES + ["x", "\\"]), min_size=1, max_size=6)),
+    st.builds(
+        lambda text: json.dumps({"text": text}).encode(),
+        st.text(st.sampled_from(SURROGATES + ["x", "\\"]), min_size=1, max_size=6),
+    ),
     st.builds(lambda text: json.dumps({"id": "huge", "text": text}).encode(), huge_texts),
     st.builds(lambda value: json.dumps(value).encode(), json_values),  # often not an object
     st.builds(lambda r, cut: json.dumps(r).encode()[:cut], records(), st.integers(0, 30)),  # truncated
     st.binary(max_size=40),  # invalid UTF-8, stray \r, ...
-    st.sampled_from([b"", b"   ", b"\t", b"{", b"}", b"null", b'"text"', b"\xef\xbb\xbf" + b'{"text": "bom"}', b"1" * 5000,
-                     b'{"text": "deep", "id": ' + b"[" * 3000 + b"]" * 3000 + b"}", b'{"text": "x", "n": NaN}']),
+    st.sampled_from(
+        [
+            b"",
+            b"   ",
+            b"\t",
+            b"{",
+            b"}",
+            b"null",
+            b'"text"',
+            b"\xef\xbb\xbf" + b'{"text": "bom"}',
+            b"1" * 5000,
+            b'{"text": "deep", "id": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+            b'{"text": "x", "n": NaN}',
+        ]
+    ),
 )
 
 
@@ -130,8 +162,13 @@ def test_every_line_is_a_record_a_quarantine_or_a_blank(data, mode):
         items = list(read_records(path, blank_lines=blank, invalid_unicode=mode))
         numbers = [item.line for item in items] + blank
         for item in items:  # what the examples covered: --hypothesis-show-statistics
-            event(re.sub(r"\d+", "N", item.reason.split(":")[0]) if isinstance(item, Quarantined) else
-                  "record over 1 MB" if len(item.text) > 1_000_000 else "record")
+            event(
+                re.sub(r"\d+", "N", item.reason.split(":")[0])
+                if isinstance(item, Quarantined)
+                else "record over 1 MB"
+                if len(item.text) > 1_000_000
+                else "record"
+            )
         assert sorted(numbers) == list(range(1, physical_lines(data) + 1))  # each line exactly once
         for item in items:
             assert item.path == str(path)
@@ -154,10 +191,16 @@ def test_every_line_is_a_record_a_quarantine_or_a_blank(data, mode):
 
 def run_ingest(folder: Path, files: list[Path], mode: str) -> tuple[dict, Workspace]:
     """The ingest stage alone, as the build driver runs it (it needs no tokenizer)."""
-    config = write_config(folder / "fuzz.toml", folder / "unused.model",
-                          [(f"s{i}", [file], "notes", 1.0) for i, file in enumerate(files)],
-                          partition_docs=3, invalid_unicode=mode)
-    driver = SimpleNamespace(config=load_build_config(config), work=Workspace(folder / "build"), log=lambda message: None)
+    config = write_config(
+        folder / "fuzz.toml",
+        folder / "unused.model",
+        [(f"s{i}", [file], "notes", 1.0) for i, file in enumerate(files)],
+        partition_docs=3,
+        invalid_unicode=mode,
+    )
+    driver = SimpleNamespace(
+        config=load_build_config(config), work=Workspace(folder / "build"), log=lambda message: None
+    )
     return ingest.run(driver, {}), driver.work
 
 
@@ -199,9 +242,13 @@ def test_the_whole_build_survives_and_its_counts_add_up(demo_tokenizer_dir, data
         (folder / "fuzz.jsonl").write_bytes(data)
         good = "".join(json.dumps({"id": f"g{i}", "text": f"{GOOD_TEXT * 3} Visit {i}."}) + "\n" for i in range(30))
         (folder / "good.jsonl").write_text(good + json.dumps({"id": "bad", "text": "a\ud800b " + GOOD_TEXT * 3}) + "\n")
-        config = write_config(folder / "build.toml", demo_tokenizer_dir / "tokenizer.model",
-                              [("fuzz", [folder / "fuzz.jsonl"], "notes", 1.0), ("good", [folder / "good.jsonl"], "notes", 1.0)],
-                              validation_tokens=200, invalid_unicode=mode)
+        config = write_config(
+            folder / "build.toml",
+            demo_tokenizer_dir / "tokenizer.model",
+            [("fuzz", [folder / "fuzz.jsonl"], "notes", 1.0), ("good", [folder / "good.jsonl"], "notes", 1.0)],
+            validation_tokens=200,
+            invalid_unicode=mode,
+        )
         report = build(load_build_config(config), progress=False)
         previous_kept = None
         for name, stage in report["stages"].items():

@@ -28,18 +28,32 @@ def test_the_wheel_starts_a_project_builds_and_trains_from_an_empty_folder(demo_
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # Third-party packages from the project's environment, after the fresh one's own site-packages.
     (Path(purelib) / "borrowed_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-                               check=False, capture_output=True, text=True, timeout=300)
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert installed.returncode == 0, installed.stderr
 
     project = tmp_path / "project"  # an empty folder: the user's
     project.mkdir()
-    where = subprocess.run([str(python), "-c", "import medtitan, medtitan._core; print(medtitan.__file__)"],
-                           check=True, capture_output=True, text=True, cwd=project).stdout.strip()
+    where = subprocess.run(
+        [str(python), "-c", "import medtitan, medtitan._core; print(medtitan.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=project,
+    ).stdout.strip()
     assert where.startswith(purelib), where  # the wheel's copy, not the checkout's python/
 
     bin_ = venv / "bin"
@@ -47,8 +61,9 @@ def test_the_wheel_starts_a_project_builds_and_trains_from_an_empty_folder(demo_
     elsewhere.mkdir()
 
     def run(*command: str, timeout: int = 900) -> str:
-        done = subprocess.run(list(command), check=False, capture_output=True, text=True, timeout=timeout,
-                              cwd=elsewhere)
+        done = subprocess.run(
+            list(command), check=False, capture_output=True, text=True, timeout=timeout, cwd=elsewhere
+        )
         assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
         return done.stdout
 
@@ -57,13 +72,38 @@ def test_the_wheel_starts_a_project_builds_and_trains_from_an_empty_folder(demo_
     assert "medtitan-data build --config" in out
     for source in sorted(demo_dir.glob("*.jsonl")):
         (project / "corpus" / source.name).write_bytes(source.read_bytes())
-    run(str(bin_ / "medtitan-data"), "train-tokenizer", str(project / "corpus"), "--config",
-        str(project / "tokenizer.toml"), "--output", str(project / "tokenizer"))
+    run(
+        str(bin_ / "medtitan-data"),
+        "train-tokenizer",
+        str(project / "corpus"),
+        "--config",
+        str(project / "tokenizer.toml"),
+        "--output",
+        str(project / "tokenizer"),
+    )
     run(str(bin_ / "medtitan-data"), "build", "--config", str(project / "build.toml"), "--quiet")
     assert (project / "build" / "manifest.json").exists()
-    run(str(python), "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "medtitan.train",
-        "--config", str(project / "train.toml"), "--training.steps", "3", "--validation.enable", "false",
-        "--metrics.log_freq", "1", "--metrics.enable_tensorboard", "false", "--checkpoint.interval", "3")
+    run(
+        str(python),
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=1",
+        "-m",
+        "medtitan.train",
+        "--config",
+        str(project / "train.toml"),
+        "--training.steps",
+        "3",
+        "--validation.enable",
+        "false",
+        "--metrics.log_freq",
+        "1",
+        "--metrics.enable_tensorboard",
+        "false",
+        "--checkpoint.interval",
+        "3",
+    )
     steps = [json.loads(line)["step"] for line in (project / "run" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3] and (project / "run" / "checkpoint" / "step-3").is_dir()
     assert sorted(p.name for p in elsewhere.iterdir()) == []  # nothing landed in the working directory

@@ -16,10 +16,26 @@ from medtitan.data.jsonl import CorpusReadError, Quarantined, Record, read_recor
 from medtitan.data.stats import corpus_stats, format_table
 
 GOOD = [
-    {"id": "a", "doc_type": "clinical_notes", "text": "Chest pain for two days, worse with exertion and relieved by rest today."},
-    {"id": "b", "doc_type": "clinical_notes", "text": "CHEST pain for two days,  worse with exertion and relieved by rest today."},
-    {"id": "c", "doc_type": "radiology", "text": "Lungs clear. No pleural effusion or pneumothorax. Heart size normal today."},
-    {"id": "d", "doc_type": "radiology", "text": "Lungs clear. No pleural effusion or pneumothorax. Heart size normal today!"},
+    {
+        "id": "a",
+        "doc_type": "clinical_notes",
+        "text": "Chest pain for two days, worse with exertion and relieved by rest today.",
+    },
+    {
+        "id": "b",
+        "doc_type": "clinical_notes",
+        "text": "CHEST pain for two days,  worse with exertion and relieved by rest today.",
+    },
+    {
+        "id": "c",
+        "doc_type": "radiology",
+        "text": "Lungs clear. No pleural effusion or pneumothorax. Heart size normal today.",
+    },
+    {
+        "id": "d",
+        "doc_type": "radiology",
+        "text": "Lungs clear. No pleural effusion or pneumothorax. Heart size normal today!",
+    },
     {"id": "e", "text": "A record without a doc_type is still counted, under its own row."},
 ]
 BAD_LINES = [
@@ -139,13 +155,20 @@ def test_parquet_documents_are_read_and_bad_rows_quarantined(tmp_path):
 
     from medtitan.data.documents import ReadReport, read_documents
 
-    table = pa.table({"id": ["p1", "p2", "p3"], "doc_type": ["radiology", "radiology", None],
-                      "body": ["Lungs are clear.", None, "No effusion."]})
+    table = pa.table(
+        {
+            "id": ["p1", "p2", "p3"],
+            "doc_type": ["radiology", "radiology", None],
+            "body": ["Lungs are clear.", None, "No effusion."],
+        }
+    )
     pq.write_table(table, tmp_path / "reports.parquet")
     report = ReadReport()
     documents = list(read_documents([tmp_path], text_field="body", report=report))
     assert [(d.id, d.doc_type, d.text) for d in documents] == [
-        ("p1", "radiology", "Lungs are clear."), ("p3", "(no doc_type)", "No effusion.")]
+        ("p1", "radiology", "Lungs are clear."),
+        ("p3", "(no doc_type)", "No effusion."),
+    ]
     assert [(q.line, q.reason) for q in report.quarantined] == [(1, "text column 'body' is NoneType, not a string")]
     with pytest.raises(CorpusReadError, match="reports.parquet: no column 'text'"):
         list(read_documents([tmp_path / "reports.parquet"]))
@@ -172,9 +195,12 @@ def test_lone_surrogates_are_quarantined_with_file_line_and_reason(tmp_path):
     assert [(i.line, i.reason) for i in items if isinstance(i, Quarantined)] == [
         (1, "invalid text: lone surrogate U+D800 at character 3"),
         (2, "invalid text: lone surrogate U+DC00 outside the text field 'text' (in another field's name or value)"),
-        (3, "invalid text: lone surrogate U+DFFF outside the text field 'text' (in another field's name or value)")]
-    assert [i.text for i in items if isinstance(i, Record)] == ["a pair \U0001F600 is one character",
-                                                                "an escaped backslash: \\ud800"]
+        (3, "invalid text: lone surrogate U+DFFF outside the text field 'text' (in another field's name or value)"),
+    ]
+    assert [i.text for i in items if isinstance(i, Record)] == [
+        "a pair \U0001f600 is one character",
+        "an escaped backslash: \\ud800",
+    ]
     path.write_bytes(b'{"text": "\\udbff x \\udc01 y \\ud800"}\n')
     assert next(read_records(path)).reason == "invalid text: lone surrogate U+DBFF at character 0 (3 in all)"
 
@@ -187,8 +213,12 @@ def test_lone_surrogates_are_replaced_and_counted_when_asked(tmp_path):
     report = ReadReport()
     documents = list(read_documents([path], report=report, invalid_unicode="replace"))
     assert [(d.id, d.text) for d in documents] == [
-        ("s1", "abc\ufffddef"), ("\ufffd", "the text is fine"), ("scraped.jsonl:3", "fine"),
-        ("p", "a pair \U0001F600 is one character"), ("e", "an escaped backslash: \\ud800")]
+        ("s1", "abc\ufffddef"),
+        ("\ufffd", "the text is fine"),
+        ("scraped.jsonl:3", "fine"),
+        ("p", "a pair \U0001f600 is one character"),
+        ("e", "an escaped backslash: \\ud800"),
+    ]
     assert report.quarantined == [] and (report.repaired_records, report.repaired_characters) == (3, 3)
     with pytest.raises(ValueError, match="invalid_unicode"):
         list(read_documents([path], invalid_unicode="ignore"))
@@ -246,7 +276,9 @@ def test_the_invalid_unicode_setting_is_validated_and_fingerprinted(tmp_path):
     sources = [("s", [tmp_path / "c.jsonl"], "notes", 1.0)]
     default = load_build_config(write_config(tmp_path / "a.toml", tmp_path / "t.model", sources))
     assert default.build.invalid_unicode == "quarantine" and "invalid_unicode" not in default.to_json()["build"]
-    replace = load_build_config(write_config(tmp_path / "b.toml", tmp_path / "t.model", sources, invalid_unicode="replace"))
+    replace = load_build_config(
+        write_config(tmp_path / "b.toml", tmp_path / "t.model", sources, invalid_unicode="replace")
+    )
     assert replace.to_json()["build"]["invalid_unicode"] == "replace"  # it changes the output
     with pytest.raises(ConfigError, match=r'c.toml: build.invalid_unicode must be "quarantine" or "replace"'):
         load_build_config(write_config(tmp_path / "c.toml", tmp_path / "t.model", sources, invalid_unicode="drop"))
@@ -262,9 +294,15 @@ def test_a_build_quarantines_or_repairs_a_lone_surrogate(demo_tokenizer_dir, tmp
     lines.insert(2, json.dumps({"id": "bad", "text": "abc\ud800def " + text}))  # json.dumps writes \ud800
     (tmp_path / "scraped.jsonl").write_text("\n".join(lines) + "\n")
     for mode, folder in (("quarantine", "q"), ("replace", "r")):
-        config = write_config(tmp_path / f"{folder}.toml", demo_tokenizer_dir / "tokenizer.model",
-                              [("web", [tmp_path / "scraped.jsonl"], "notes", 1.0)], output=tmp_path / folder,
-                              validation_tokens=100, invalid_unicode=mode, keep_work=True)
+        config = write_config(
+            tmp_path / f"{folder}.toml",
+            demo_tokenizer_dir / "tokenizer.model",
+            [("web", [tmp_path / "scraped.jsonl"], "notes", 1.0)],
+            output=tmp_path / folder,
+            validation_tokens=100,
+            invalid_unicode=mode,
+            keep_work=True,
+        )
         result = run_build(config)
         assert result.returncode == 0, result.stderr + result.stdout
         ingest = json.loads((tmp_path / folder / "report.json").read_text())["stages"]["ingest"]
@@ -272,7 +310,8 @@ def test_a_build_quarantines_or_repairs_a_lone_surrogate(demo_tokenizer_dir, tmp
         if mode == "quarantine":
             assert (ingest["kept"], ingest["quarantined"]) == (6, 1) and "repaired" not in ingest
             assert [(Path(q["path"]).name, q["line"], q["reason"]) for q in quarantine] == [
-                ("scraped.jsonl", 3, "invalid text: lone surrogate U+D800 at character 3")]
+                ("scraped.jsonl", 3, "invalid text: lone surrogate U+D800 at character 3")
+            ]
         else:
             assert (ingest["kept"], ingest["quarantined"], quarantine) == (7, 0, [])
             work = tmp_path / folder / "private" / "work" / "ingest"  # the stage's own result and output

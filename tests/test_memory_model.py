@@ -30,9 +30,16 @@ def builds(demo_tokenizer_dir, tmp_path_factory) -> dict[int, Path]:
         corpus = folder / f"corpus{scale}"
         demo_corpus.write(demo_corpus.generate(scale=scale), corpus)
         sources = [(name, [corpus / file], doc_type, weight) for name, file, doc_type, weight in DEMO_SOURCES]
-        config = write_config(folder / f"build{scale}.toml", demo_tokenizer_dir / "tokenizer.model", sources,
-                              eval_sets=[corpus / "evals" / "demo_mcq.jsonl"], output=folder / f"build{scale}",
-                              seq_len=256, partition_docs=400, keep_work=True)  # the model reads work/
+        config = write_config(
+            folder / f"build{scale}.toml",
+            demo_tokenizer_dir / "tokenizer.model",
+            sources,
+            eval_sets=[corpus / "evals" / "demo_mcq.jsonl"],
+            output=folder / f"build{scale}",
+            seq_len=256,
+            partition_docs=400,
+            keep_work=True,
+        )  # the model reads work/
         result = run_build(config, "--executor", "process", "--workers", "2")
         assert result.returncode == 0, result.stderr[-3000:]
         outputs[scale] = folder / f"build{scale}"
@@ -49,15 +56,17 @@ def test_measured_peaks_stay_within_the_memory_model(builds):
             predicted = memory_model.predict_task_mb(step, partition, eval_mb)
             assert 30 < peak <= predicted, (scale, step, peak, predicted)
         report = json.loads((output / "report.json").read_text())
-        predicted = memory_model.predict_driver_mb(partition, report["splits"]["train"]["samples"],
-                                                   report["dedup"]["confirmed_pairs"])
+        predicted = memory_model.predict_driver_mb(
+            partition, report["splits"]["train"]["samples"], report["dedup"]["confirmed_pairs"]
+        )
         assert 30 < found["driver"] <= predicted, (scale, found["driver"], predicted)
 
 
 def test_no_task_and_not_the_driver_grows_with_the_corpus(builds):
     small, large = memory_model.measured(builds[1]), memory_model.measured(builds[2])
-    partitions = [json.loads((builds[s] / "private" / "work" / "ingest" / "DONE.json").read_text())["partitions"]
-                  for s in (1, 2)]
+    partitions = [
+        json.loads((builds[s] / "private" / "work" / "ingest" / "DONE.json").read_text())["partitions"] for s in (1, 2)
+    ]
     assert partitions[1] >= 2 * partitions[0] - 1  # twice the corpus: twice the tasks
     growth = {step: large["tasks"][step] - small["tasks"][step] for step in small["tasks"]}
     assert max(growth.values()) <= FLAT_MB, growth
@@ -80,7 +89,8 @@ def test_the_probe_sees_a_step_that_holds_the_corpus(builds):
     peaks = {}
     for scale in (1, 2):
         files = [str(builds[scale].parent / f"corpus{scale}" / file) for _, file, _, _ in DEMO_SOURCES]
-        result = subprocess.run([sys.executable, "-c", IN_MEMORY_DEDUP, *files], capture_output=True, text=True,
-                                check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", IN_MEMORY_DEDUP, *files], capture_output=True, text=True, check=True
+        )
         peaks[scale] = float(result.stdout.strip())
     assert peaks[2] - peaks[1] > FLAT_MB, peaks

@@ -10,18 +10,25 @@ import numpy as np
 import pytest
 
 from medtitan import _core
-from medtitan.data.dedup import (deduplicate, exact_duplicate_groups, lsh_candidate_pairs, minhash_signatures,
-                                 near_duplicate_clusters)
+from medtitan.data.dedup import (
+    deduplicate,
+    exact_duplicate_groups,
+    lsh_candidate_pairs,
+    minhash_signatures,
+    near_duplicate_clusters,
+)
 from tests.conftest import SHARED_DATA, needs_shared_data, read_jsonl
 
 MERSENNE_61 = (1 << 61) - 1
 MASK_64 = (1 << 64) - 1
 EMPTY = MASK_64
 
-WORDS = ("pleural effusion atelectasis pneumothorax cardiomediastinal silhouette normal limits "
-         "patient denies chest pain fever chills cough dyspnea acetaminophen 500 mg daily BP "
-         "120/80 mmHg, the and of with no acute findings: RIGHT Left base stable mild moderate "
-         "severe bilateral lower lobe opacity consolidation edema").split()
+WORDS = (
+    "pleural effusion atelectasis pneumothorax cardiomediastinal silhouette normal limits "
+    "patient denies chest pain fever chills cough dyspnea acetaminophen 500 mg daily BP "
+    "120/80 mmHg, the and of with no acute findings: RIGHT Left base stable mild moderate "
+    "severe bilateral lower lobe opacity consolidation edema"
+).split()
 
 
 def random_text(rng: random.Random, length: int) -> str:
@@ -64,10 +71,11 @@ def reference_signature(text: str, num_perm: int, seed: int, ngram: int = 5) -> 
 
 
 def candidate_probability(similarity: float, bands: int, rows: int) -> float:
-    return 1 - (1 - similarity ** rows) ** bands
+    return 1 - (1 - similarity**rows) ** bands
 
 
 # --- signatures ---------------------------------------------------------------------------------
+
 
 def test_signatures_follow_the_documented_permutations():
     rng = random.Random(3)
@@ -88,7 +96,11 @@ def test_signatures_are_deterministic_and_depend_only_on_the_shingle_set():
     assert np.array_equal(one, np.frombuffer(_core.minhash_signatures(texts), dtype="<u8").reshape(-1, 128))
     # Same words up to case, spacing and edge punctuation: same shingle set, same signature.
     base = "The patient denies chest pain. Fever and chills for three days; cough is productive."
-    variants = [base, base.upper(), "  the PATIENT denies, chest pain fever and chills for three days cough -- is productive!"]
+    variants = [
+        base,
+        base.upper(),
+        "  the PATIENT denies, chest pain fever and chills for three days cough -- is productive!",
+    ]
     rows = minhash_signatures(variants)
     assert len({tuple(_core.shingle_set(v)) for v in variants}) == 1
     assert (rows == rows[0]).all()
@@ -123,7 +135,11 @@ def test_signature_agreement_estimates_exact_jaccard():
 
 
 def test_bad_arguments_raise_value_errors():
-    for kwargs, message in [(dict(num_perm=0), "num_perm"), (dict(ngram=0), "ngram"), (dict(num_threads=0), "num_threads")]:
+    for kwargs, message in [
+        (dict(num_perm=0), "num_perm"),
+        (dict(ngram=0), "ngram"),
+        (dict(num_threads=0), "num_threads"),
+    ]:
         with pytest.raises(ValueError, match=message):
             minhash_signatures(["a b c"], **kwargs)
     with pytest.raises(ValueError, match="threshold"):
@@ -137,6 +153,7 @@ def test_bad_arguments_raise_value_errors():
 
 
 # --- banding and candidates ---------------------------------------------------------------------
+
 
 def test_banding_meets_the_required_probability():
     bands, rows = _core.choose_lsh_bands(128, 0.8, 0.99)
@@ -153,7 +170,14 @@ def test_banding_meets_the_required_probability():
 
 def test_candidate_pairs_share_a_bucket_and_exclude_empty_documents():
     base = "the patient is a pleasant woman who presents with cough fever and chills for three days " * 3
-    texts = [base, "", "unrelated radiology report with clear lungs and no pleural effusion today", base.upper(), "", base + " extra"]
+    texts = [
+        base,
+        "",
+        "unrelated radiology report with clear lungs and no pleural effusion today",
+        base.upper(),
+        "",
+        base + " extra",
+    ]
     signatures = minhash_signatures(texts)
     pairs = _core.lsh_candidate_pairs(signatures.tobytes(), 128, 21, 6)
     assert pairs == sorted(set(pairs)) and all(i < j for i, j in pairs)
@@ -166,6 +190,7 @@ def test_candidate_pairs_share_a_bucket_and_exclude_empty_documents():
 
 
 # --- clusters ------------------------------------------------------------------------------------
+
 
 def test_clusters_equal_the_exact_oracle_components():
     rng = random.Random(23)
@@ -209,7 +234,13 @@ def test_exact_groups_and_combined_dedup():
     assert exact_duplicate_groups(texts).tolist() == [0, 1, 0, 3, 4, 3, 1]
     assert exact_duplicate_groups([]).tolist() == []
     base = "the patient is a pleasant woman who presents with cough fever and chills for three days and no rash"
-    texts = [base.replace("rash", "itch"), "other text entirely about radiology findings today", base, base.upper(), base + " today"]
+    texts = [
+        base.replace("rash", "itch"),
+        "other text entirely about radiology findings today",
+        base,
+        base.upper(),
+        base + " today",
+    ]
     result = deduplicate(texts)
     assert result.representatives.tolist() == [0, 1, 0, 0, 0]
     assert (result.exact_duplicates, result.near_duplicates) == (1, 2)
@@ -217,6 +248,7 @@ def test_exact_groups_and_combined_dedup():
 
 
 # --- the demo corpus -----------------------------------------------------------------------------
+
 
 def load_corpus(folder) -> list[dict]:
     records = [record for path in sorted(folder.glob("*.jsonl")) for record in read_jsonl(path)]
@@ -262,10 +294,12 @@ def test_demo_corpus_planted_duplicates_are_found_without_false_merges(demo_dir)
     in_clusters = [i for members in clusters.values() if len(members) > 1 for i in members]
     falsely_merged = [i for i in in_clusters if any(family[j] != family[i] for j in clusters[int(representatives[i])])]
     false_merge_rate = len(falsely_merged) / max(1, len(in_clusters))
-    print(f"\ndemo corpus: {len(records)} docs; near copies found {found_copies['near']}/{planted['near']} "
-          f"(recall {recall:.1%}), exact copies found {found_copies['exact']}/{planted['exact']}; "
-          f"{len(in_clusters)} docs in {found.stats['clusters']} clusters, {len(falsely_merged)} falsely merged "
-          f"({false_merge_rate:.2%}); stats {found.stats}")
+    print(
+        f"\ndemo corpus: {len(records)} docs; near copies found {found_copies['near']}/{planted['near']} "
+        f"(recall {recall:.1%}), exact copies found {found_copies['exact']}/{planted['exact']}; "
+        f"{len(in_clusters)} docs in {found.stats['clusters']} clusters, {len(falsely_merged)} falsely merged "
+        f"({false_merge_rate:.2%}); stats {found.stats}"
+    )
     assert planted["near"] >= 40
     assert recall >= 0.99
     assert found_copies["exact"] == planted["exact"]
@@ -274,16 +308,19 @@ def test_demo_corpus_planted_duplicates_are_found_without_false_merges(demo_dir)
 
 # --- the shared development corpus ---------------------------------------------------------------
 
+
 @needs_shared_data
 def test_clinical_notes_after_dedup_hold_no_pair_at_the_threshold():
     records = sorted(read_jsonl(SHARED_DATA / "clinical_notes.jsonl"), key=lambda record: record["id"])
     texts = [record["text"] for record in records]
     result = deduplicate(texts, threshold=0.8)
     kept = [text for text, keep in zip(texts, result.keep) if keep]
-    print(f"\nclinical_notes.jsonl: {len(texts):,} docs, {result.exact_duplicates:,} exact duplicates, "
-          f"{result.near_duplicates:,} near-duplicates ({result.near.stats['clusters']} clusters, "
-          f"{result.near.stats['candidate_pairs']:,} candidate pairs, {result.near.stats['confirmed_pairs']:,} confirmed), "
-          f"{len(kept):,} kept")
+    print(
+        f"\nclinical_notes.jsonl: {len(texts):,} docs, {result.exact_duplicates:,} exact duplicates, "
+        f"{result.near_duplicates:,} near-duplicates ({result.near.stats['clusters']} clusters, "
+        f"{result.near.stats['candidate_pairs']:,} candidate pairs, {result.near.stats['confirmed_pairs']:,} confirmed), "
+        f"{len(kept):,} kept"
+    )
     assert result.exact_duplicates > 0 and result.near_duplicates > 0
     assert len(kept) == len(texts) - result.exact_duplicates - result.near_duplicates
     assert all(result.representatives[r] == r for r in result.representatives)

@@ -16,8 +16,10 @@ def test_7b_flavor_has_the_analytic_parameter_count_on_the_meta_device(capsys):
     assert args.hidden_dim == 11_008 and args.head_dim == 128
     assert all(p.is_meta for p in model.parameters())
     with capsys.disabled():
-        print(f"\n7b flavor: {counted:,} parameters ({counted / 1e9:.2f}B); the case study's 6.7B is what full "
-              "multi-head attention (32 KV heads) gives with a 32K vocabulary")
+        print(
+            f"\n7b flavor: {counted:,} parameters ({counted / 1e9:.2f}B); the case study's 6.7B is what full "
+            "multi-head attention (32 KV heads) gives with a 32K vocabulary"
+        )
     full_mha_32k = model_args("7b", n_kv_heads=32, vocab_size=32_000).parameter_count()
     assert 6.7e9 < full_mha_32k < 6.8e9
 

@@ -59,21 +59,27 @@ def found_in(text: str, strings: list[str]) -> list[str]:
     characters do, so one pass collects the text's 6-character windows and only strings whose
     prefix is among them get the full substring search (10,000 searches of megabytes of text
     would take many seconds)."""
-    windows = {text[i:i + 6] for i in range(len(text) - 5)}
+    windows = {text[i : i + 6] for i in range(len(text) - 5)}
     return [s for s in strings if s[:6] in windows and s in text]
 
 
 def bad_lines(demo_dir: Path) -> tuple[list[str], list[str]]:
     """Lines of a source file: a good record, then three bad ones that carry planted PHI (taken
     from the ground truth, so the scan knows it); returns (lines, the PHI they carry)."""
-    spans = {s["type"]: s["text"] for row in read_jsonl(demo_dir / "ground_truth" / "phi_spans.jsonl")
-             for s in row["spans"] if distinctive(s)}
+    spans = {
+        s["type"]: s["text"]
+        for row in read_jsonl(demo_dir / "ground_truth" / "phi_spans.jsonl")
+        for s in row["spans"]
+        if distinctive(s)
+    }
     name, mrn, ssn, email = spans["NAME"], spans["MRN"], spans["SSN"], spans["EMAIL"]
     good = read_jsonl(demo_dir / "clinical_notes.jsonl")[0]
-    lines = [json.dumps(good),
-             '{"id": "bad-1", "text": "Seen today: ' + name + ', MRN ' + mrn,  # cut short: malformed JSON
-             json.dumps({"id": "bad-2", "body": f"{name}, SSN {ssn}"}),  # no text field
-             json.dumps({"id": "bad-3", "text": None, "contact": email})]  # text not a string
+    lines = [
+        json.dumps(good),
+        '{"id": "bad-1", "text": "Seen today: ' + name + ", MRN " + mrn,  # cut short: malformed JSON
+        json.dumps({"id": "bad-2", "body": f"{name}, SSN {ssn}"}),  # no text field
+        json.dumps({"id": "bad-3", "text": None, "contact": email}),
+    ]  # text not a string
     return lines, [name, mrn, ssn, email]
 
 
@@ -89,9 +95,15 @@ def builds(demo_dir, demo_tokenizer_dir, tmp_path_factory) -> dict:
     sources.append(("bad", [bad], "clinical_notes", 0.05))
     outputs = {}
     for name, keep in (("kept", True), ("released", False)):
-        config = write_config(folder / f"{name}.toml", demo_tokenizer_dir / "tokenizer.model", sources,
-                              eval_sets=[demo_dir / "evals" / "demo_mcq.jsonl"], output=folder / name,
-                              keep_work=keep, extra=f"\n[deid]\nprobe_pairs = {PROBE_PAIRS}\n")
+        config = write_config(
+            folder / f"{name}.toml",
+            demo_tokenizer_dir / "tokenizer.model",
+            sources,
+            eval_sets=[demo_dir / "evals" / "demo_mcq.jsonl"],
+            output=folder / name,
+            keep_work=keep,
+            extra=f"\n[deid]\nprobe_pairs = {PROBE_PAIRS}\n",
+        )
         result = run_build(config)
         assert result.returncode == 0, result.stderr + result.stdout
         outputs[name] = folder / name
@@ -131,8 +143,15 @@ def test_no_planted_phi_in_any_released_file(name, builds, planted):
         if found:
             leaks[str(path)] = found[:5]
     assert not leaks, leaks
-    for required in ("manifest.json", "report.json", "removed.jsonl", "quarantine.jsonl",
-                     "decontamination_audit.jsonl", "train", "validation"):
+    for required in (
+        "manifest.json",
+        "report.json",
+        "removed.jsonl",
+        "quarantine.jsonl",
+        "decontamination_audit.jsonl",
+        "train",
+        "validation",
+    ):
         assert required in scanned, required
     if name == "kept":
         assert any(p.startswith("work/filter/") for p in scanned) and "work/pack/train.u32" in scanned
@@ -157,8 +176,12 @@ def test_raw_text_lives_only_in_an_owner_only_private_folder(builds):
     # The raw partitions, the raw lines of the quarantine, the probe pairs and the deid stats
     # (they carry the probe pairs' secrets): all here, and nowhere else.
     names = {str(p.relative_to(private)) for p in files}
-    assert {"phi_probe_pairs.jsonl", "work/ingest/quarantine.jsonl", "work/ingest/part-00000.jsonl",
-            "work/deid/part-00000.json"} <= names
+    assert {
+        "phi_probe_pairs.jsonl",
+        "work/ingest/quarantine.jsonl",
+        "work/ingest/part-00000.jsonl",
+        "work/deid/part-00000.json",
+    } <= names
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in folders), [oct(p.stat().st_mode) for p in folders]
     assert all(p.is_file() and stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
     assert not (output / "work" / "ingest").exists() and not (output / "work" / "deid").exists()
@@ -200,8 +223,9 @@ def test_a_bad_record_is_released_as_file_line_reason_and_hash(builds):
 
 def _verify(output: Path) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("medtitan-data")
-    return subprocess.run([str(script), "inspect", str(output), "--verify"], capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [str(script), "inspect", str(output), "--verify"], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_inspect_verify_fails_when_raw_text_sits_among_the_released_files(builds, demo_dir, tmp_path):
@@ -214,8 +238,11 @@ def test_inspect_verify_fails_when_raw_text_sits_among_the_released_files(builds
 
     def ingest_part(copy: Path) -> Path:  # a raw partition where older builds kept it
         (copy / "work" / "ingest").mkdir(parents=True)
-        return Path(shutil.copy(kept / "private" / "work" / "ingest" / "part-00000.jsonl",
-                                copy / "work" / "ingest" / "part-00000.jsonl"))
+        return Path(
+            shutil.copy(
+                kept / "private" / "work" / "ingest" / "part-00000.jsonl", copy / "work" / "ingest" / "part-00000.jsonl"
+            )
+        )
 
     def raw_quarantine(copy: Path) -> Path:  # a quarantine with its raw lines, in the work folder
         (copy / "work").mkdir(exist_ok=True)

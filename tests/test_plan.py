@@ -52,18 +52,32 @@ def test_memory_follows_sharding_and_activation_checkpointing():
     assert activations["full"] < activations["selective"] < activations["none"]
     small, large = case_study_plan(gpus=64), case_study_plan(gpus=256)
     assert small["memory_per_gpu_gb"]["Adam moments (sharded)"] == pytest.approx(
-        4 * large["memory_per_gpu_gb"]["Adam moments (sharded)"])
+        4 * large["memory_per_gpu_gb"]["Adam moments (sharded)"]
+    )
     assert large["wall_hours"] == pytest.approx(small["wall_hours"] / 4)
 
 
 def test_cli_prints_the_plan_and_json_and_rejects_unknown_gpus():
     script = Path(sys.executable).with_name("medtitan")
-    base = [str(script), "plan", "--config", str(SEVEN_B), "--gpus", "256", "--mfu", "0.45", "--tokens", "200e9",
-            "--price-per-gpu-hour", "3"]
+    base = [
+        str(script),
+        "plan",
+        "--config",
+        str(SEVEN_B),
+        "--gpus",
+        "256",
+        "--mfu",
+        "0.45",
+        "--tokens",
+        "200e9",
+        "--price-per-gpu-hour",
+        "3",
+    ]
     text = subprocess.run(base + ["--gpu", "a100-80gb"], capture_output=True, text=True, timeout=120)
     assert text.returncode == 0 and "6,195,253,248 parameters" in text.stdout and "disagrees" in text.stdout
-    as_json = subprocess.run(base + ["--gpu", "a100", "--parameters", "6.7e9", "--json"], capture_output=True, text=True,
-                             timeout=120)
+    as_json = subprocess.run(
+        base + ["--gpu", "a100", "--parameters", "6.7e9", "--json"], capture_output=True, text=True, timeout=120
+    )
     assert json.loads(as_json.stdout)["total_flops_6n"] == pytest.approx(8.04e21)
     bad = subprocess.run(base + ["--gpu", "v100"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown GPU 'v100'" in bad.stderr

@@ -26,10 +26,31 @@ def test_exposed_communication_is_what_no_compute_covers():
 
 
 def test_a_profiled_window_of_training_is_summarised(train_shards, tmp_path):
-    command = [sys.executable, "-m", "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"),
-               "--data.shards", str(train_shards), "--training.seq_len", "128", "--job.dump_folder", str(tmp_path),
-               "--training.steps", "6", "--checkpoint.enable", "false", "--validation.enable", "false",
-               "--profiling.enable", "true", "--profiling.start_step", "3", "--profiling.steps", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "medtitan.train",
+        "--config",
+        str(REPO / "train_configs" / "debug.toml"),
+        "--data.shards",
+        str(train_shards),
+        "--training.seq_len",
+        "128",
+        "--job.dump_folder",
+        str(tmp_path),
+        "--training.steps",
+        "6",
+        "--checkpoint.enable",
+        "false",
+        "--validation.enable",
+        "false",
+        "--profiling.enable",
+        "true",
+        "--profiling.start_step",
+        "3",
+        "--profiling.steps",
+        "2",
+    ]
     result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "profile" / "summary.json").read_text())

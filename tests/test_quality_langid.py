@@ -19,17 +19,37 @@ from tests.conftest import SHARED_DATA, needs_shared_data
 
 # Our own shorthand, as clinicians write it: almost no function words for an identifier to go on.
 ABBREVIATED = [
-    "Pt c/o SOB and CP x3d.", "Hx HTN, DM2, CAD s/p CABG 2015.", "BP 150/90, HR 88, RR 20, SpO2 94% on RA, T 37.8.",
-    "WBC 12.1, Hgb 10.2, Plt 245, Na 138, K 4.1, Cr 1.3.", "Gen: A&Ox3, NAD.", "CV: RRR, no m/r/g.", "Lungs: CTAB, no w/r/r.",
-    "Abd: soft, NT/ND, +BS.", "Ext: no c/c/e.", "A/P: 67 y/o M w/ CAP.", "Start ceftriaxone 1 g IV q24h + azithro 500 mg PO qd.",
-    "F/u CXR in 6 wks.", "D/c home w/ PCP f/u in 1 wk.", "NPO after MN.", "Cont ASA 81 mg PO daily, metoprolol 25 mg PO BID.",
-    "ECG: NSR, no ST changes.", "Trop neg x2.", "BNP 450.", "Echo: EF 35%, mod MR.", "Pain 4/10, tx w/ APAP PRN.",
-    "ROS neg except as per HPI.", "PMH: COPD, GERD, OSA on CPAP.", "SH: 40 pk-yr hx, quit 2010, no EtOH.", "FH: MI in father at 55.",
+    "Pt c/o SOB and CP x3d.",
+    "Hx HTN, DM2, CAD s/p CABG 2015.",
+    "BP 150/90, HR 88, RR 20, SpO2 94% on RA, T 37.8.",
+    "WBC 12.1, Hgb 10.2, Plt 245, Na 138, K 4.1, Cr 1.3.",
+    "Gen: A&Ox3, NAD.",
+    "CV: RRR, no m/r/g.",
+    "Lungs: CTAB, no w/r/r.",
+    "Abd: soft, NT/ND, +BS.",
+    "Ext: no c/c/e.",
+    "A/P: 67 y/o M w/ CAP.",
+    "Start ceftriaxone 1 g IV q24h + azithro 500 mg PO qd.",
+    "F/u CXR in 6 wks.",
+    "D/c home w/ PCP f/u in 1 wk.",
+    "NPO after MN.",
+    "Cont ASA 81 mg PO daily, metoprolol 25 mg PO BID.",
+    "ECG: NSR, no ST changes.",
+    "Trop neg x2.",
+    "BNP 450.",
+    "Echo: EF 35%, mod MR.",
+    "Pain 4/10, tx w/ APAP PRN.",
+    "ROS neg except as per HPI.",
+    "PMH: COPD, GERD, OSA on CPAP.",
+    "SH: 40 pk-yr hx, quit 2010, no EtOH.",
+    "FH: MI in father at 55.",
 ]
-LAB_NOTE = ("LABS: Na 138, K 4.1, Cl 101, CO2 24, BUN 18, Cr 1.1, Glu 132, Ca 9.2, Mg 2.0, Phos 3.4.\n"
-            "CBC: WBC 11.2, Hgb 12.8, Hct 38.1, Plt 245. INR 1.1, PTT 32.\n"
-            "LFTs: AST 24, ALT 31, Alk phos 88, T bili 0.6, Alb 3.9.\n"
-            "Assessment: electrolytes within normal limits; mild leukocytosis, likely reactive. Repeat CBC in the morning.")
+LAB_NOTE = (
+    "LABS: Na 138, K 4.1, Cl 101, CO2 24, BUN 18, Cr 1.1, Glu 132, Ca 9.2, Mg 2.0, Phos 3.4.\n"
+    "CBC: WBC 11.2, Hgb 12.8, Hct 38.1, Plt 245. INR 1.1, PTT 32.\n"
+    "LFTs: AST 24, ALT 31, Alk phos 88, T bili 0.6, Alb 3.9.\n"
+    "Assessment: electrolytes within normal limits; mild leukocytosis, likely reactive. Repeat CBC in the morning."
+)
 ENGLISH_SETS = ["clinical_notes", "radiology", "pubmed_abstracts", "general_english"]
 
 
@@ -81,8 +101,10 @@ def test_shared_english_sets_are_kept(identifier):
         assert len(removed) <= 0.001 * len(rows), f"{name}: {len(removed)} of {len(rows)} removed, e.g. {removed[:5]}"
 
 
-@pytest.mark.parametrize("locale", ["de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL", "ru_RU", "el_GR", "ar_AA",
-                                    "vi_VN", "zh_CN", "ja_JP"])
+@pytest.mark.parametrize(
+    "locale",
+    ["de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL", "ru_RU", "el_GR", "ar_AA", "vi_VN", "zh_CN", "ja_JP"],
+)
 def test_other_languages_are_dropped_and_named(identifier, locale):
     texts = [_faker_text(locale, seed, chars) for seed in range(10) for chars in (300, 1500)]
     results = identifier.identify(texts)

@@ -134,7 +134,7 @@ def main():
 main()
 '''
 
-FAKE_SRUN = r'''
+FAKE_SRUN = r"""
 import json, os, signal, subprocess, sys
 from pathlib import Path
 
@@ -168,9 +168,9 @@ signal.signal(signal.SIGINT, kill)
 codes = [task.wait() for task in tasks]
 bad = [c if c > 0 else 128 - c for c in codes if c != 0]
 sys.exit(bad[0] if bad else 0)
-'''
+"""
 
-FAKE_SCANCEL = r'''
+FAKE_SCANCEL = r"""
 import json, os, signal, subprocess, sys
 from pathlib import Path
 
@@ -194,9 +194,9 @@ for step in STATE.glob("step-*.json"):
             os.kill(pid, getattr(signal, "SIG" + name))
         except ProcessLookupError:
             pass
-'''
+"""
 
-FAKE_SCONTROL = r'''
+FAKE_SCONTROL = r"""
 import json, os, sys
 from pathlib import Path
 
@@ -208,16 +208,16 @@ if args[:2] == ["show", "hostnames"]:
     print("\n".join(filter(None, nodelist.split(","))))
 elif args[:1] != ["requeue"]:
     sys.exit(f"fake scontrol: {args} not simulated")
-'''
+"""
 
-FAKE_SQUEUE = r'''
+FAKE_SQUEUE = r"""
 import json, os, sys
 from pathlib import Path
 
 with open(Path(os.environ["FAKE_SLURM_DIR"]) / "squeue.jsonl", "a") as handle:
     handle.write(json.dumps(sys.argv[1:]) + "\n")
 print("JOBID PARTITION NAME USER ST TIME NODES NODELIST(REASON)")  # every job has finished
-'''
+"""
 
 
 def write_executable(path: Path, source: str) -> Path:
@@ -231,8 +231,13 @@ class FakeSlurm:
         self.bin, self.state = folder / "bin", folder / "state"
         self.bin.mkdir(parents=True)
         self.state.mkdir()
-        for name, source in [("sbatch", FAKE_SBATCH), ("srun", FAKE_SRUN), ("scontrol", FAKE_SCONTROL),
-                             ("squeue", FAKE_SQUEUE), ("scancel", FAKE_SCANCEL)]:
+        for name, source in [
+            ("sbatch", FAKE_SBATCH),
+            ("srun", FAKE_SRUN),
+            ("scontrol", FAKE_SCONTROL),
+            ("squeue", FAKE_SQUEUE),
+            ("scancel", FAKE_SCANCEL),
+        ]:
             write_executable(self.bin / name, source)
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -245,8 +250,14 @@ class FakeSlurm:
     def release(self, job: dict, **extra_env: str) -> subprocess.CompletedProcess:
         """Run a job that FAKE_SBATCH_HOLD kept back, as Slurm would have."""
         (element,) = job["elements"]
-        return subprocess.run(["/bin/bash", job["copy"], *job["args"]], capture_output=True, text=True, timeout=300,
-                              cwd=job["cwd"], env=self.env(**element["env"], **extra_env))
+        return subprocess.run(
+            ["/bin/bash", job["copy"], *job["args"]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=job["cwd"],
+            env=self.env(**element["env"], **extra_env),
+        )
 
 
 @pytest.fixture
@@ -261,6 +272,7 @@ def free_port() -> int:
 
 
 # --- the scripts ---------------------------------------------------------------------------------
+
 
 def test_the_scripts_are_valid_bash_with_well_formed_directives():
     for name in SCRIPTS:
@@ -277,7 +289,7 @@ def test_the_scripts_are_valid_bash_with_well_formed_directives():
 
 # --- the data build as array jobs ------------------------------------------------------------------
 
-STUB_DATA = r'''
+STUB_DATA = r"""
 import json, os, sys
 
 args = sys.argv[1:]
@@ -290,7 +302,7 @@ elif args[0] == "build-task" and os.environ.get("STUB_FAIL") == f"{option('--sta
     sys.exit(3)
 elif args[0] == "build" and os.environ.get("STUB_FAIL") == option("--stop-after") == "ingest":
     sys.exit(4)
-'''
+"""
 
 
 def stub_medtitan(folder: Path) -> Path:
@@ -306,11 +318,21 @@ def test_build_sh_splits_big_steps_skips_empty_ones_and_a_failure_stops_the_chai
     log = tmp_path / "calls.jsonl"
     config = tmp_path / "build.toml"
     config.write_text("[build]\n")
-    env = slurm.env(MEDTITAN=str(stub_medtitan(tmp_path / "stub")), ARRAY_MAX="2", MAX_CONCURRENT="4", CPUS="3",
-                    TIME="00:30:00", DRIVER_CPUS="5", LOG_DIR="logs", STUB_LOG=str(log), STUB_FAIL=fail,
-                    STUB_COUNTS=json.dumps({"deid": 5, "filter": 0, "dedup-map": 3}))
-    result = subprocess.run([str(SLURM / "build.sh"), "build.toml"], capture_output=True, text=True, timeout=120,
-                            cwd=tmp_path, env=env)
+    env = slurm.env(
+        MEDTITAN=str(stub_medtitan(tmp_path / "stub")),
+        ARRAY_MAX="2",
+        MAX_CONCURRENT="4",
+        CPUS="3",
+        TIME="00:30:00",
+        DRIVER_CPUS="5",
+        LOG_DIR="logs",
+        STUB_LOG=str(log),
+        STUB_FAIL=fail,
+        STUB_COUNTS=json.dumps({"deid": 5, "filter": 0, "dedup-map": 3}),
+    )
+    result = subprocess.run(
+        [str(SLURM / "build.sh"), "build.toml"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env
+    )
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     jobs = slurm.records("sbatch")
     ingest_call = ["build", "--config", str(config), "--workers", "5", "--stop-after", "ingest"]
@@ -322,14 +344,25 @@ def test_build_sh_splits_big_steps_skips_empty_ones_and_a_failure_stops_the_chai
     assert "filter has no tasks; skipped" in result.stdout
     assert [(j["args"][2:], j["options"].get("--array")) for j in jobs] == [
         (["build", "ingest"], None),
-        (["task", "deid", "0"], "0-1%4"), (["task", "deid", "2"], "0-1%4"), (["task", "deid", "4"], "0-0%4"),
+        (["task", "deid", "0"], "0-1%4"),
+        (["task", "deid", "2"], "0-1%4"),
+        (["task", "deid", "4"], "0-0%4"),
         (["build", "filter"], None),  # the stages before dedup complete (filter had no tasks to wait for)
-        (["task", "dedup-map", "0"], "0-1%4"), (["task", "dedup-map", "2"], "0-0%4"),
-        (["build"], None)]
+        (["task", "dedup-map", "0"], "0-1%4"),
+        (["task", "dedup-map", "2"], "0-0%4"),
+        (["build"], None),
+    ]
     ids = [str(j["id"]) for j in jobs]
     assert [j["options"].get("--dependency") for j in jobs] == [
-        None, None, None, None, f"afterok:{':'.join(ids[1:4])}", f"afterok:{ids[4]}", f"afterok:{ids[4]}",
-        f"afterok:{ids[5]}:{ids[6]}"]
+        None,
+        None,
+        None,
+        None,
+        f"afterok:{':'.join(ids[1:4])}",
+        f"afterok:{ids[4]}",
+        f"afterok:{ids[4]}",
+        f"afterok:{ids[5]}:{ids[6]}",
+    ]
     assert [j["options"]["--cpus-per-task"] for j in jobs] == ["5", "3", "3", "3", "5", "3", "3", "5"]
     assert all(j["options"]["--kill-on-invalid-dep"] == "yes" for j in jobs)
     assert (tmp_path / "logs" / f"medtitan-deid-{ids[1]}_1.out").exists()
@@ -346,6 +379,7 @@ def test_build_sh_splits_big_steps_skips_empty_ones_and_a_failure_stops_the_chai
 
 
 # --- training --------------------------------------------------------------------------------------
+
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -384,13 +418,29 @@ def test_train_sbatch_requeues_near_the_time_limit_and_after_a_failure(case, slu
     stub.mkdir()
     write_executable(stub / "torchrun", STUB_TORCHRUN)
     log = tmp_path / "torchrun.jsonl"
-    env = slurm.env(SLURM_JOB_ID="4242", SLURM_NNODES="2", SLURM_JOB_NODELIST="nodeA,nodeB", SLURM_CPUS_PER_TASK="16",
-                    SLURM_SUBMIT_DIR=str(REPO), SLURM_RESTART_COUNT="3" if case == "fail-out-of-requeues" else "1",
-                    MAX_REQUEUES="3", REQUEUE_MIN_S="600" if case == "fail-fast" else "0",
-                    MEDTITAN=str(stub), GPUS_PER_NODE="4", STUB_LOG=str(log), STUB_MODE="sleep" if case == "usr1" else "fail",
-                    EXTRA_ARGS="--training.steps 10  --checkpoint.interval 5")
-    process = subprocess.Popen(["/bin/bash", str(SLURM / "train.sbatch")], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    env = slurm.env(
+        SLURM_JOB_ID="4242",
+        SLURM_NNODES="2",
+        SLURM_JOB_NODELIST="nodeA,nodeB",
+        SLURM_CPUS_PER_TASK="16",
+        SLURM_SUBMIT_DIR=str(REPO),
+        SLURM_RESTART_COUNT="3" if case == "fail-out-of-requeues" else "1",
+        MAX_REQUEUES="3",
+        REQUEUE_MIN_S="600" if case == "fail-fast" else "0",
+        MEDTITAN=str(stub),
+        GPUS_PER_NODE="4",
+        STUB_LOG=str(log),
+        STUB_MODE="sleep" if case == "usr1" else "fail",
+        EXTRA_ARGS="--training.steps 10  --checkpoint.interval 5",
+    )
+    process = subprocess.Popen(
+        ["/bin/bash", str(SLURM / "train.sbatch")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     if case == "usr1":
         deadline = time.monotonic() + 30
         started = [Path(f"{log}.started{node}") for node in (0, 1)]  # each stub's SIGTERM handler is set
@@ -401,10 +451,30 @@ def test_train_sbatch_requeues_near_the_time_limit_and_after_a_failure(case, slu
     requeues = [c for c in slurm.records("scontrol") if c[0] == "requeue"]
     runs = [r for r in read_jsonl(log) if "argv" in r]
     assert len(runs) == 2 and {r["SLURM_NODEID"] for r in runs} == {"0", "1"}, stdout + stderr  # one per node
-    assert runs[0]["argv"][:12] == ["--nnodes", "2", "--nproc_per_node", "4", "--rdzv_backend", "c10d",
-                                    "--rdzv_endpoint", "nodeA:29500", "--rdzv_id", "4242", "--max-restarts", "3"]
-    assert runs[0]["argv"][12:] == ["-m", "medtitan.train", "--config", "train_configs/medtitan_7b.toml",
-                                    "--training.steps", "10", "--checkpoint.interval", "5"]
+    assert runs[0]["argv"][:12] == [
+        "--nnodes",
+        "2",
+        "--nproc_per_node",
+        "4",
+        "--rdzv_backend",
+        "c10d",
+        "--rdzv_endpoint",
+        "nodeA:29500",
+        "--rdzv_id",
+        "4242",
+        "--max-restarts",
+        "3",
+    ]
+    assert runs[0]["argv"][12:] == [
+        "-m",
+        "medtitan.train",
+        "--config",
+        "train_configs/medtitan_7b.toml",
+        "--training.steps",
+        "10",
+        "--checkpoint.interval",
+        "5",
+    ]
     assert "OMP_NUM_THREADS=4" in stdout
     if case == "usr1":
         assert process.returncode == 0, stderr
@@ -421,30 +491,51 @@ def test_train_sbatch_requeues_near_the_time_limit_and_after_a_failure(case, slu
         assert process.returncode == 1 and requeues == [] and "giving up" in stderr
 
 
-FAKE_SINFO = r'''
+FAKE_SINFO = r"""
 import os, sys
 
 fields = {"%G": os.environ["FAKE_SINFO_GRES"], "%c": os.environ["FAKE_SINFO_CPUS"]}
 option = next(a for a in sys.argv[1:] if a.startswith("%"))
 print("\n".join(fields[option].split(";")))
-'''
+"""
 
 
-@pytest.mark.parametrize(("gres", "cpus", "env", "expected"), [
-    ("gpu:8;gpu:h100:8(S:0-1)", "64;128", {"NODES": "32"},
-     (["--nodes=32", "--cpus-per-task=64", "--mem=0", "--gpus-per-node=8"], "8")),
-    ("(null)", "2;4", {}, (["--nodes=1", "--cpus-per-task=2", "--mem=0"], "1")),
-    ("(null)", "16", {"WORKERS": "2", "PARTITION": "cpu", "MEM": "32G"},
-     (["--nodes=1", "--cpus-per-task=16", "--mem=32G", "--partition=cpu"], "2")),
-    ("gpu:4", "32", {"GPUS": "2", "CPUS": "8"}, (["--nodes=1", "--cpus-per-task=8", "--mem=0", "--gpus-per-node=2"], "2")),
-])
+@pytest.mark.parametrize(
+    ("gres", "cpus", "env", "expected"),
+    [
+        (
+            "gpu:8;gpu:h100:8(S:0-1)",
+            "64;128",
+            {"NODES": "32"},
+            (["--nodes=32", "--cpus-per-task=64", "--mem=0", "--gpus-per-node=8"], "8"),
+        ),
+        ("(null)", "2;4", {}, (["--nodes=1", "--cpus-per-task=2", "--mem=0"], "1")),
+        (
+            "(null)",
+            "16",
+            {"WORKERS": "2", "PARTITION": "cpu", "MEM": "32G"},
+            (["--nodes=1", "--cpus-per-task=16", "--mem=32G", "--partition=cpu"], "2"),
+        ),
+        (
+            "gpu:4",
+            "32",
+            {"GPUS": "2", "CPUS": "8"},
+            (["--nodes=1", "--cpus-per-task=8", "--mem=0", "--gpus-per-node=2"], "2"),
+        ),
+    ],
+)
 def test_submit_train_asks_for_what_the_nodes_offer(gres, cpus, env, expected, slurm, tmp_path):
     """slurm/submit_train.sh reads GPUs and CPUs from sinfo (the smallest over the partition's
     nodes), asks for GPUs only where there are some, and one variable overrides each."""
     write_executable(slurm.bin / "sinfo", FAKE_SINFO)
-    result = subprocess.run([str(SLURM / "submit_train.sh"), "--time=1:00:00"], capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path, env=slurm.env(FAKE_SINFO_GRES=gres, FAKE_SINFO_CPUS=cpus,
-                                                                    FAKE_SBATCH_HOLD="medtitan-train", **env))
+    result = subprocess.run(
+        [str(SLURM / "submit_train.sh"), "--time=1:00:00"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=slurm.env(FAKE_SINFO_GRES=gres, FAKE_SINFO_CPUS=cpus, FAKE_SBATCH_HOLD="medtitan-train", **env),
+    )
     assert result.returncode == 0, result.stderr
     (job,) = slurm.records("sbatch")
     options, workers = expected

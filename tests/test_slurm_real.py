@@ -35,13 +35,16 @@ MISSING = [tool for tool in ("munged", "slurmctld", "slurmd", "sbatch") if shuti
 pytestmark = pytest.mark.skipif(
     bool(MISSING) or os.geteuid() != 0,
     reason=f"needs a real Slurm: {', '.join(MISSING) or 'root'} missing (as root: slurm/testing/cluster.sh install; "
-           ".ci/run does it)")
+    ".ci/run does it)",
+)
 
 
 class RealSlurm:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        started = subprocess.run([str(CLUSTER), "start", str(folder)], check=False, capture_output=True, text=True, timeout=60)
+        started = subprocess.run(
+            [str(CLUSTER), "start", str(folder)], check=False, capture_output=True, text=True, timeout=60
+        )
         assert started.returncode == 0, started.stdout + started.stderr
         self.conf = started.stdout.strip().removeprefix("export SLURM_CONF=")
 
@@ -49,8 +52,9 @@ class RealSlurm:
         return dict(os.environ, SLURM_CONF=self.conf, **extra)
 
     def run(self, *command: str, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run(list(command), check=False, capture_output=True, text=True, timeout=120, env=self.env(),
-                              **kwargs)
+        return subprocess.run(
+            list(command), check=False, capture_output=True, text=True, timeout=120, env=self.env(), **kwargs
+        )
 
     def job(self, job_id: str) -> dict[str, str]:
         """`scontrol show job` as a dict (JobState, Restarts, Reason, ...)."""
@@ -85,11 +89,15 @@ class RealSlurm:
             if value:
                 return value
             time.sleep(poll)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; slurmctld log tail:\n"
-                             + (self.folder / "slurmctld.log").read_text()[-3000:])
+        raise AssertionError(
+            f"timed out after {timeout:.0f} s waiting for {what}; slurmctld log tail:\n"
+            + (self.folder / "slurmctld.log").read_text()[-3000:]
+        )
 
     def stop(self) -> None:
-        subprocess.run([str(CLUSTER), "stop", str(self.folder)], check=False, capture_output=True, text=True, timeout=60)
+        subprocess.run(
+            [str(CLUSTER), "stop", str(self.folder)], check=False, capture_output=True, text=True, timeout=60
+        )
 
 
 @pytest.fixture(scope="module")
@@ -100,42 +108,88 @@ def real_slurm(tmp_path_factory):
 
 
 def test_the_build_on_real_slurm_equals_the_local_build_and_resumes_after_a_failure(
-        real_slurm, train_shards, demo_dir, demo_tokenizer_dir, tmp_path):
+    real_slurm, train_shards, demo_dir, demo_tokenizer_dir, tmp_path
+):
     output = tmp_path / "build"
-    config = demo_config(tmp_path / "build.toml", demo_dir, demo_tokenizer_dir / "tokenizer.model",
-                         seq_len=TRAIN_SEQ_LEN, validation_tokens=5000, output=output)
-    env = real_slurm.env(CONFIG=str(config), MEDTITAN=str(BIN), CPUS="1", LOG_DIR=str(tmp_path / "logs"),
-                         TIME="00:20:00", DRIVER_TIME="00:20:00")
+    config = demo_config(
+        tmp_path / "build.toml",
+        demo_dir,
+        demo_tokenizer_dir / "tokenizer.model",
+        seq_len=TRAIN_SEQ_LEN,
+        validation_tokens=5000,
+        output=output,
+    )
+    env = real_slurm.env(
+        CONFIG=str(config),
+        MEDTITAN=str(BIN),
+        CPUS="1",
+        LOG_DIR=str(tmp_path / "logs"),
+        TIME="00:20:00",
+        DRIVER_TIME="00:20:00",
+    )
 
     def final_job(stdout: str) -> str:
         return re.search(r"final (\d+)", stdout).group(1)
 
     # First run: task 0 of deid fails; its array fails and the jobs after it are cancelled.
-    first = subprocess.run([str(SLURM / "build.sh")], check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                           env=env | {"MEDTITAN_BUILD_CRASH": "deid:0"})
+    first = subprocess.run(
+        [str(SLURM / "build.sh")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env | {"MEDTITAN_BUILD_CRASH": "deid:0"},
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     assert real_slurm.final_state(final_job(first.stdout), 600, "the first chain to end") == "CANCELLED"
     assert not (output / "manifest.json").exists()
 
     # Second run: the finished tasks are skipped, the rest run, and the shards are the local build's.
-    second = subprocess.run([str(SLURM / "build.sh")], check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                            env=env)
+    second = subprocess.run(
+        [str(SLURM / "build.sh")], check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert real_slurm.final_state(final_job(second.stdout), 600, "the second chain") == "COMPLETED"
     assert output_files(output) == output_files(train_shards)
 
 
 def train_env(real_slurm: RealSlurm, dump: Path, shards: Path, *extra: str, **env: str) -> dict[str, str]:
-    args = ["--data.shards", str(shards), "--training.seq_len", str(TRAIN_SEQ_LEN), "--validation.enable", "false",
-            "--metrics.log_freq", "1", "--metrics.enable_tensorboard", "false", *extra]
-    return real_slurm.env(CONFIG="train_configs/debug.toml", GPUS_PER_NODE="2", DUMP=str(dump), MEDTITAN=str(BIN),
-                          RDZV_PORT=str(free_port()), EXTRA_ARGS=" ".join(args), OMP_NUM_THREADS="1", **env)
+    args = [
+        "--data.shards",
+        str(shards),
+        "--training.seq_len",
+        str(TRAIN_SEQ_LEN),
+        "--validation.enable",
+        "false",
+        "--metrics.log_freq",
+        "1",
+        "--metrics.enable_tensorboard",
+        "false",
+        *extra,
+    ]
+    return real_slurm.env(
+        CONFIG="train_configs/debug.toml",
+        GPUS_PER_NODE="2",
+        DUMP=str(dump),
+        MEDTITAN=str(BIN),
+        RDZV_PORT=str(free_port()),
+        EXTRA_ARGS=" ".join(args),
+        OMP_NUM_THREADS="1",
+        **env,
+    )
 
 
 def submit(env: dict[str, str], *options: str) -> str:
-    result = subprocess.run(["sbatch", "--parsable", "--nodes=1", "--cpus-per-task=2", *options,
-                             str(SLURM / "train.sbatch")], check=False, capture_output=True, text=True, timeout=60, cwd=REPO,
-                            env=env)
+    result = subprocess.run(
+        ["sbatch", "--parsable", "--nodes=1", "--cpus-per-task=2", *options, str(SLURM / "train.sbatch")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().split(";")[0]
 
@@ -144,12 +198,22 @@ def steps_of(dump: Path) -> list[int]:
     return [m["step"] for m in read_jsonl(dump / "metrics.jsonl")]
 
 
-def test_the_time_limit_saves_the_step_requeues_and_resumes_with_no_step_trained_twice(real_slurm, train_shards,
-                                                                                       tmp_path):
+def test_the_time_limit_saves_the_step_requeues_and_resumes_with_no_step_trained_twice(
+    real_slurm, train_shards, tmp_path
+):
     dump = tmp_path / "dump"
     # Training that would outlast the 2-minute limit; the only checkpoint is the one at the signal.
-    env = train_env(real_slurm, dump, train_shards, "--training.steps", "100000", "--checkpoint.interval", "100000",
-                    WARN_S="75", STOP_GRACE_S="45")
+    env = train_env(
+        real_slurm,
+        dump,
+        train_shards,
+        "--training.steps",
+        "100000",
+        "--checkpoint.interval",
+        "100000",
+        WARN_S="75",
+        STOP_GRACE_S="45",
+    )
     job = submit(env, "--time=2", "--signal=B:USR1@75", f"--output={tmp_path}/train-%j.out")
     log = tmp_path / f"train-{job}.out"
 
@@ -178,8 +242,17 @@ def test_the_time_limit_saves_the_step_requeues_and_resumes_with_no_step_trained
 
 def test_a_killed_worker_is_restarted_inside_the_job_and_resumes(real_slurm, train_shards, tmp_path):
     dump = tmp_path / "dump"
-    env = train_env(real_slurm, dump, train_shards, "--training.steps", "6", "--checkpoint.interval", "2",
-                    MAX_RESTARTS="1", MEDTITAN_TRAIN_INJECT="crash@4")
+    env = train_env(
+        real_slurm,
+        dump,
+        train_shards,
+        "--training.steps",
+        "6",
+        "--checkpoint.interval",
+        "2",
+        MAX_RESTARTS="1",
+        MEDTITAN_TRAIN_INJECT="crash@4",
+    )
     job = submit(env, "--time=10", f"--output={tmp_path}/train-%j.out")
     state = real_slurm.final_state(job, 300, "the training job")
     assert state == "COMPLETED", (tmp_path / f"train-{job}.out").read_text()[-4000:]
@@ -192,8 +265,19 @@ def test_a_failed_run_is_requeued_resumes_and_gives_up_after_max_requeues(real_s
     dump = tmp_path / "dump"
     # Every run fails at step 3 (the fault fires in each run: the environment is the job's); no
     # restart inside the job, one requeue allowed.
-    env = train_env(real_slurm, dump, train_shards, "--training.steps", "6", "--checkpoint.interval", "2",
-                    MAX_RESTARTS="0", MAX_REQUEUES="1", REQUEUE_MIN_S="0", MEDTITAN_TRAIN_INJECT="crash@3")
+    env = train_env(
+        real_slurm,
+        dump,
+        train_shards,
+        "--training.steps",
+        "6",
+        "--checkpoint.interval",
+        "2",
+        MAX_RESTARTS="0",
+        MAX_REQUEUES="1",
+        REQUEUE_MIN_S="0",
+        MEDTITAN_TRAIN_INJECT="crash@3",
+    )
     job = submit(env, "--time=10", f"--output={tmp_path}/train-%j.out")
 
     def release_requeued(info):
@@ -211,11 +295,17 @@ def test_submit_train_runs_on_a_cpu_cluster_with_what_sinfo_reports(real_slurm, 
     """No GPU gres on this cluster: submit_train.sh asks for none (a GPU request would be refused)
     and the node's CPUs, and the training runs to its end with two gloo workers."""
     dump = tmp_path / "dump"
-    env = train_env(real_slurm, dump, train_shards, "--training.steps", "4", "--checkpoint.interval", "4",
-                    WORKERS="2")
+    env = train_env(real_slurm, dump, train_shards, "--training.steps", "4", "--checkpoint.interval", "4", WORKERS="2")
     del env["GPUS_PER_NODE"]
-    result = subprocess.run([str(SLURM / "submit_train.sh"), "--time=10", f"--output={tmp_path}/train-%j.out"],
-                            check=False, capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    result = subprocess.run(
+        [str(SLURM / "submit_train.sh"), "--time=10", f"--output={tmp_path}/train-%j.out"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert f"--cpus-per-task={os.cpu_count()}" in result.stderr and "--gpus-per-node" not in result.stderr
     job = result.stdout.split()[-1]

@@ -18,14 +18,48 @@ MISTRAL = SHARED_DATA / "baseline_tokenizers" / "tokenizer.model.v1"
 
 # Pieces of random text: every kind of character that trips tokenizers.
 ALPHABETS = [
-    "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", " ", "  ", "\t", "\n", "\r\n",
-    ".,;:!?'\"()[]{}-_/\\@#$%^&*+=<>|~`", "éèêëàâäôöûüçñß", "e\u0301a\u0300o\u0308n\u0303",  # combining marks
-    "中文字符医学病人", "日本語のテキスト", "한국어", "Ωμέγα", "кириллица", "עברית", "العربية",
-    "😀🩺💊🫀🧬", "\U0001F468\u200D\u2695\uFE0F", "\u00a0\u2002\u3000\u200b\ufeff",  # odd spaces, zero widths
-    "\x00\x01\x07\x1b\x7f", "ＦＵＬＬＷＩＤＴＨ１２３", "ﬁﬂ№™½²", "▁", "\ufffd",
+    "abcdefghijklmnopqrstuvwxyz",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "0123456789",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r\n",
+    ".,;:!?'\"()[]{}-_/\\@#$%^&*+=<>|~`",
+    "éèêëàâäôöûüçñß",
+    "e\u0301a\u0300o\u0308n\u0303",  # combining marks
+    "中文字符医学病人",
+    "日本語のテキスト",
+    "한국어",
+    "Ωμέγα",
+    "кириллица",
+    "עברית",
+    "العربية",
+    "😀🩺💊🫀🧬",
+    "\U0001f468\u200d\u2695\ufe0f",
+    "\u00a0\u2002\u3000\u200b\ufeff",  # odd spaces, zero widths
+    "\x00\x01\x07\x1b\x7f",
+    "ＦＵＬＬＷＩＤＴＨ１２３",
+    "ﬁﬂ№™½²",
+    "▁",
+    "\ufffd",
 ]
-MEDICAL = ["methylprednisolone", "[HISTORY]", "[PLAN]", "pneumothorax", "acetaminophen 500mg", "q.i.d.",
-           "[IMPRESSION]:", "<s>", "</s>", "<unk>", "<0x41>", "p.o.", "XXXX-year-old"]
+MEDICAL = [
+    "methylprednisolone",
+    "[HISTORY]",
+    "[PLAN]",
+    "pneumothorax",
+    "acetaminophen 500mg",
+    "q.i.d.",
+    "[IMPRESSION]:",
+    "<s>",
+    "</s>",
+    "<unk>",
+    "<0x41>",
+    "p.o.",
+    "XXXX-year-old",
+]
 
 
 def random_texts(seed: int, count: int) -> list[str]:
@@ -52,9 +86,11 @@ def assert_same_ids(model_path, texts: list[str]) -> None:
     assert len(ours) == len(reference) == len(texts)
     if mismatches:
         i = mismatches[0]
-        pytest.fail(f"{len(mismatches)} of {len(texts)} texts differ from sentencepiece on {model_path}; first "
-                    f"{texts[i]!r}: ours {[processor.id_to_piece(x) for x in ours[i]]} "
-                    f"sentencepiece {[processor.id_to_piece(x) for x in reference[i]]}")
+        pytest.fail(
+            f"{len(mismatches)} of {len(texts)} texts differ from sentencepiece on {model_path}; first "
+            f"{texts[i]!r}: ours {[processor.id_to_piece(x) for x in ours[i]]} "
+            f"sentencepiece {[processor.id_to_piece(x) for x in reference[i]]}"
+        )
     # Single calls and one thread give the same ids as the batch on all cores.
     assert [tokenizer.encode(t) for t in texts[:300]] == reference[:300]
     assert tokenizer.encode_batch(texts, num_threads=1) == reference
@@ -64,8 +100,14 @@ def assert_same_ids(model_path, texts: list[str]) -> None:
 def identity_model(demo_dir, tmp_path_factory):
     """LLaMA-like options: identity normalizer, spaces kept, digits split, whitespace-only pieces."""
     output = tmp_path_factory.mktemp("identity_tokenizer")
-    config = TokenizerTrainingConfig(vocab_size=3000, sample_chars=2_000_000, normalization="identity",
-                                     collapse_spaces=False, split_digits=True, split_by_unicode_script=True)
+    config = TokenizerTrainingConfig(
+        vocab_size=3000,
+        sample_chars=2_000_000,
+        normalization="identity",
+        collapse_spaces=False,
+        split_digits=True,
+        split_by_unicode_script=True,
+    )
     train_tokenizer([demo_dir], output, config, progress=False)
     return output / "tokenizer.model"
 
@@ -143,8 +185,12 @@ def test_decode_matches_sentencepiece_including_broken_byte_sequences(demo_token
 
 def test_decode_round_trips_normalized_text(demo_tokenizer_dir):
     tokenizer = Tokenizer.from_file(demo_tokenizer_dir / "tokenizer.model")
-    for text in ["The patient was prescribed acetaminophen 500mg for pain.", "[PLAN]\n1. Start aspirin 81 mg daily.",
-                 "Emoji 🩺 and CJK 病人 fall back to bytes", "Tabs\tand\nnewlines stay"]:
+    for text in [
+        "The patient was prescribed acetaminophen 500mg for pain.",
+        "[PLAN]\n1. Start aspirin 81 mg daily.",
+        "Emoji 🩺 and CJK 病人 fall back to bytes",
+        "Tabs\tand\nnewlines stay",
+    ]:
         assert tokenizer.decode(tokenizer.encode(text)) == text
     with pytest.raises(ValueError, match="invalid id"):
         tokenizer.decode([tokenizer.vocab_size])
@@ -158,14 +204,18 @@ def test_flat_file_and_arrow_entry_points_equal_encode_batch(demo_dir, demo_toke
     path = demo_dir / "radiology.jsonl"
     texts = [r["text"] for r in read_jsonl(path)]
     expected = tokenizer.encode_batch(texts)
-    for ids, offsets in (tokenizer.encode_flat(texts), tokenizer.encode_jsonl(path),
-                         tokenizer.encode_arrow(pa.array(texts)), tokenizer.encode_arrow(pa.array(texts, pa.large_string())),
-                         tokenizer.encode_arrow(pa.chunked_array([texts[:100], texts[100:]]))):
+    for ids, offsets in (
+        tokenizer.encode_flat(texts),
+        tokenizer.encode_jsonl(path),
+        tokenizer.encode_arrow(pa.array(texts)),
+        tokenizer.encode_arrow(pa.array(texts, pa.large_string())),
+        tokenizer.encode_arrow(pa.chunked_array([texts[:100], texts[100:]])),
+    ):
         assert ids.dtype == np.uint32 and offsets.dtype == np.int64 and len(offsets) == len(texts) + 1
-        assert [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))] == expected
+        assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))] == expected
     sliced = pa.array(texts)[5:9]
     ids, offsets = tokenizer.encode_arrow(sliced)
-    assert [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(4)] == expected[5:9]
+    assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(4)] == expected[5:9]
 
 
 def test_user_defined_section_headers_are_single_tokens(demo_tokenizer_dir):
@@ -177,6 +227,7 @@ def test_user_defined_section_headers_are_single_tokens(demo_tokenizer_dir):
 
 
 # --- bad input ------------------------------------------------------------------------------
+
 
 def test_missing_and_corrupt_model_files_are_named(tmp_path, demo_tokenizer_dir):
     with pytest.raises(FileNotFoundError, match="nowhere.model"):
@@ -197,8 +248,9 @@ def test_missing_and_corrupt_model_files_are_named(tmp_path, demo_tokenizer_dir)
 def test_a_unigram_model_is_refused_with_the_reason(tmp_path, demo_dir):
     lines = [t for r in read_jsonl(demo_dir / "radiology.jsonl")[:300] for t in r["text"].split("\n") if t.strip()]
     with open(tmp_path / "unigram.model", "wb") as writer:
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=writer, vocab_size=500,
-                                       model_type="unigram", minloglevel=2)
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines), model_writer=writer, vocab_size=500, model_type="unigram", minloglevel=2
+        )
     with pytest.raises(ValueError, match="unigram.model: only BPE models are supported; this is a unigram model"):
         Tokenizer.from_file(tmp_path / "unigram.model")
 

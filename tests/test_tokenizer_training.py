@@ -12,12 +12,22 @@ import pytest
 
 from medtitan.tokenizer import SECTION_HEADERS, Tokenizer, TokenizerTrainingConfig, train_tokenizer
 from medtitan.tokenizer.fertility import (
-    CASE_STUDY_TERMS, MedtitanEncoder, fertility, fertility_report, load_encoder, term_fertility,
+    CASE_STUDY_TERMS,
+    MedtitanEncoder,
+    fertility,
+    fertility_report,
+    load_encoder,
+    term_fertility,
 )
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data, read_jsonl
 
-DEMO_WEIGHTS = {"clinical_notes": 0.35, "discharge_summaries": 0.20, "radiology": 0.15, "pharmacology": 0.15,
-                "icd10_descriptions": 0.15}
+DEMO_WEIGHTS = {
+    "clinical_notes": 0.35,
+    "discharge_summaries": 0.20,
+    "radiology": 0.15,
+    "pharmacology": 0.15,
+    "icd10_descriptions": 0.15,
+}
 
 
 def test_sample_follows_the_configured_weights_not_availability(demo_tokenizer_dir):
@@ -46,24 +56,40 @@ def test_reserved_pieces_bytes_and_headers(demo_tokenizer_dir):
 
 
 def test_training_is_deterministic_and_holds_out_whole_families(demo_dir, tmp_path):
-    config = TokenizerTrainingConfig(vocab_size=2000, sample_chars=1_000_000, holdout_fraction=0.2, weights=DEMO_WEIGHTS)
+    config = TokenizerTrainingConfig(
+        vocab_size=2000, sample_chars=1_000_000, holdout_fraction=0.2, weights=DEMO_WEIGHTS
+    )
     first = train_tokenizer([demo_dir], tmp_path / "a", config, progress=False)
     second = train_tokenizer([demo_dir], tmp_path / "b", config, progress=False)
     assert first.read_bytes() == second.read_bytes()
     sidecar = json.loads((tmp_path / "a" / "tokenizer.model.json").read_text())
     held = {p.stem: read_jsonl(p) for p in (tmp_path / "a" / "holdout").glob("*.jsonl")}
-    assert {k: len(v) for k, v in held.items()} == {k: v["held_out"] for k, v in sidecar["sample"].items() if v["held_out"]}
+    assert {k: len(v) for k, v in held.items()} == {
+        k: v["held_out"] for k, v in sidecar["sample"].items() if v["held_out"]
+    }
     total = sum(v["documents"] for v in sidecar["sample"].values())
     assert 0.1 < sum(len(v) for v in held.values()) / total < 0.3
-    other_seed = train_tokenizer([demo_dir], tmp_path / "c", TokenizerTrainingConfig(
-        vocab_size=2000, sample_chars=1_000_000, holdout_fraction=0.2, weights=DEMO_WEIGHTS, seed=7), progress=False)
+    other_seed = train_tokenizer(
+        [demo_dir],
+        tmp_path / "c",
+        TokenizerTrainingConfig(
+            vocab_size=2000, sample_chars=1_000_000, holdout_fraction=0.2, weights=DEMO_WEIGHTS, seed=7
+        ),
+        progress=False,
+    )
     assert other_seed.read_bytes() != first.read_bytes()
 
 
 def test_bad_training_inputs_are_reported(demo_dir, tmp_path):
     with pytest.raises(ValueError, match="weights name doc_types not found in the inputs: surgery_notes"):
-        train_tokenizer([demo_dir], tmp_path / "x", TokenizerTrainingConfig(
-            vocab_size=1000, sample_chars=100_000, weights={"clinical_notes": 1.0, "surgery_notes": 1.0}), progress=False)
+        train_tokenizer(
+            [demo_dir],
+            tmp_path / "x",
+            TokenizerTrainingConfig(
+                vocab_size=1000, sample_chars=100_000, weights={"clinical_notes": 1.0, "surgery_notes": 1.0}
+            ),
+            progress=False,
+        )
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     with pytest.raises(ValueError, match="no training documents in .*empty.jsonl"):
@@ -71,10 +97,14 @@ def test_bad_training_inputs_are_reported(demo_dir, tmp_path):
     mixed = tmp_path / "mixed.jsonl"
     records = read_jsonl(demo_dir / "radiology.jsonl")[:400]
     mixed.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"text": 5}\nnot json\n')
-    train_tokenizer([mixed], tmp_path / "z", TokenizerTrainingConfig(vocab_size=1000, sample_chars=200_000), progress=False)
+    train_tokenizer(
+        [mixed], tmp_path / "z", TokenizerTrainingConfig(vocab_size=1000, sample_chars=200_000), progress=False
+    )
     quarantined = json.loads((tmp_path / "z" / "tokenizer.model.json").read_text())["quarantined"]
     assert [(q["line"], q["reason"].split(":")[0]) for q in quarantined] == [
-        (401, "text field 'text' is a int, not a string"), (402, "malformed JSON")]
+        (401, "text field 'text' is a int, not a string"),
+        (402, "malformed JSON"),
+    ]
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[tokenizer]\nvocab_sise = 10\n")
     with pytest.raises(ValueError, match=r"bad.toml: unknown \[tokenizer\] keys \['vocab_sise'\]"):
@@ -96,9 +126,11 @@ def test_fertility_counts_by_hand(demo_tokenizer_dir):
 @needs_shared_data
 def test_the_64k_model_meets_the_fertility_targets_on_held_out_text(medical_64k_dir):
     holdout = {p.stem: [r["text"] for r in read_jsonl(p)] for p in (medical_64k_dir / "holdout").glob("*.jsonl")}
-    encoders = [MedtitanEncoder(Tokenizer.from_file(medical_64k_dir / "tokenizer.model")),
-                load_encoder(SHARED_DATA / "baseline_tokenizers" / "llama-test-tokenizer.json"),
-                load_encoder(SHARED_DATA / "baseline_tokenizers" / "gpt2.tiktoken")]
+    encoders = [
+        MedtitanEncoder(Tokenizer.from_file(medical_64k_dir / "tokenizer.model")),
+        load_encoder(SHARED_DATA / "baseline_tokenizers" / "llama-test-tokenizer.json"),
+        load_encoder(SHARED_DATA / "baseline_tokenizers" / "gpt2.tiktoken"),
+    ]
     report = fertility_report(holdout, encoders, list(CASE_STUDY_TERMS))
     ours = {doc_type: rows[0].tokens_per_word for doc_type, rows in report.by_doc_type.items()}
     targets = {"clinical_notes": 1.25, "radiology": 1.30, "pubmed_abstracts": 1.32, "general_english": 1.20}
@@ -117,21 +149,43 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_train_tokenizer_and_fertility_cli(demo_dir, tmp_path):
     out = tmp_path / "tok"
-    result = run_cli("train-tokenizer", str(demo_dir), "--config", "data_configs/tokenizer_demo.toml",
-                     "--vocab-size", "3000", "--output", str(out))
+    result = run_cli(
+        "train-tokenizer",
+        str(demo_dir),
+        "--config",
+        "data_configs/tokenizer_demo.toml",
+        "--vocab-size",
+        "3000",
+        "--output",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert "clinical_notes" in result.stdout and "wrote" in result.stdout
     assert json.loads((out / "tokenizer.model.json").read_text())["config"]["vocab_size"] == 3000  # flag beats file
     report = tmp_path / "fertility.json"
-    result = run_cli("fertility", str(out / "holdout"), "--tokenizer", str(out / "tokenizer.model"),
-                     "--baseline", str(out / "tokenizer.model"), "--json", str(report))
+    result = run_cli(
+        "fertility",
+        str(out / "holdout"),
+        "--tokenizer",
+        str(out / "tokenizer.model"),
+        "--baseline",
+        str(out / "tokenizer.model"),
+        "--json",
+        str(report),
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(report.read_text())
     assert set(data["doc_types"]) == {p.stem for p in (out / "holdout").glob("*.jsonl")}
     for entry in data["doc_types"].values():  # measured against itself: no improvement either way
         assert list(entry["improvement_over"].values()) == [0.0]
-    missing = run_cli("fertility", str(out / "holdout"), "--tokenizer", str(out / "tokenizer.model"),
-                      "--baseline", str(tmp_path / "nope.tiktoken"))
+    missing = run_cli(
+        "fertility",
+        str(out / "holdout"),
+        "--tokenizer",
+        str(out / "tokenizer.model"),
+        "--baseline",
+        str(tmp_path / "nope.tiktoken"),
+    )
     assert missing.returncode == 2 and "nope.tiktoken: no such tokenizer file" in missing.stderr
     bad_weight = run_cli("train-tokenizer", str(demo_dir), "--output", str(tmp_path / "w"), "--weight", "notes")
     assert bad_weight.returncode != 0 and "DOC_TYPE=NUMBER" in bad_weight.stderr
@@ -140,9 +194,17 @@ def test_train_tokenizer_and_fertility_cli(demo_dir, tmp_path):
 @needs_shared_data
 def test_fertility_cli_loads_every_baseline_format(demo_dir, demo_tokenizer_dir, tmp_path):
     baselines = SHARED_DATA / "baseline_tokenizers"
-    result = run_cli("fertility", str(demo_dir / "radiology.jsonl"), "--tokenizer", str(demo_tokenizer_dir / "tokenizer.model"),
-                     *[arg for name in ("tokenizer.model.v1", "llama-test-tokenizer.json", "gpt2.tiktoken", "cl100k_base.tiktoken")
-                       for arg in ("--baseline", str(baselines / name))])
+    result = run_cli(
+        "fertility",
+        str(demo_dir / "radiology.jsonl"),
+        "--tokenizer",
+        str(demo_tokenizer_dir / "tokenizer.model"),
+        *[
+            arg
+            for name in ("tokenizer.model.v1", "llama-test-tokenizer.json", "gpt2.tiktoken", "cl100k_base.tiktoken")
+            for arg in ("--baseline", str(baselines / name))
+        ],
+    )
     assert result.returncode == 0, result.stderr
     for name in ("tokenizer.model.v1", "llama-test-tokenizer.json", "gpt2.tiktoken", "cl100k_base.tiktoken"):
         assert f"vs {name}" in result.stdout

@@ -24,18 +24,45 @@ def shards(train_shards) -> Path:
     return train_shards
 
 
-def run_train(shards: Path, dump: Path, nproc: int = 1, *overrides: str, env: dict | None = None,
-              check: bool = True) -> subprocess.CompletedProcess:
-    launcher = ([str(Path(sys.executable).with_name("torchrun")), "--standalone", f"--nproc_per_node={nproc}"]
-                if nproc > 1 else [sys.executable])
-    command = launcher + ["-m", "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"),
-                          "--data.shards", str(shards), "--training.seq_len", str(SEQ_LEN),
-                          "--job.dump_folder", str(dump), "--metrics.log_freq", "1", "--validation.enable", "false",
-                          "--training.steps", "5", "--checkpoint.enable", "false", *overrides]
+def run_train(
+    shards: Path, dump: Path, nproc: int = 1, *overrides: str, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    launcher = (
+        [str(Path(sys.executable).with_name("torchrun")), "--standalone", f"--nproc_per_node={nproc}"]
+        if nproc > 1
+        else [sys.executable]
+    )
+    command = launcher + [
+        "-m",
+        "medtitan.train",
+        "--config",
+        str(REPO / "train_configs" / "debug.toml"),
+        "--data.shards",
+        str(shards),
+        "--training.seq_len",
+        str(SEQ_LEN),
+        "--job.dump_folder",
+        str(dump),
+        "--metrics.log_freq",
+        "1",
+        "--validation.enable",
+        "false",
+        "--training.steps",
+        "5",
+        "--checkpoint.enable",
+        "false",
+        *overrides,
+    ]
     import os
 
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=REPO,
-                            env=dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+        env=dict(os.environ, OMP_NUM_THREADS="1", **(env or {})),
+    )
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
@@ -100,8 +127,18 @@ def test_resuming_with_another_data_parallel_degree_works(shards, tmp_path):
 
 @pytest.mark.parametrize("policy", ["warn", "skip", "rollback"])
 def test_stability_guards_follow_the_policy(policy, shards, tmp_path):
-    overrides = ("--training.steps", "16", "--stability.policy", policy, "--stability.warmup", "4",
-                 "--checkpoint.enable", "true", "--checkpoint.interval", "5")
+    overrides = (
+        "--training.steps",
+        "16",
+        "--stability.policy",
+        policy,
+        "--stability.warmup",
+        "4",
+        "--checkpoint.enable",
+        "true",
+        "--checkpoint.interval",
+        "5",
+    )
     run_train(shards, tmp_path, 1, *overrides, env={"MEDTITAN_TRAIN_INJECT": "nan@3,spike@12"})
     log = events(tmp_path)
     nan_events = [e for e in log if e.get("step") == 3]
@@ -118,8 +155,19 @@ def test_stability_guards_follow_the_policy(policy, shards, tmp_path):
 
 
 def test_the_debug_model_learns_and_reports_validation_perplexity(shards, tmp_path):
-    run_train(shards, tmp_path, 2, "--training.steps", "60", "--validation.enable", "true", "--validation.freq", "60",
-              "--metrics.log_freq", "10")
+    run_train(
+        shards,
+        tmp_path,
+        2,
+        "--training.steps",
+        "60",
+        "--validation.enable",
+        "true",
+        "--validation.freq",
+        "60",
+        "--metrics.log_freq",
+        "10",
+    )
     recorded = losses(tmp_path)
     assert recorded[60] < recorded[1] - 2.0, recorded
     records = metrics(tmp_path)
@@ -139,8 +187,10 @@ def test_learning_rate_schedule():
 
 
 def test_config_overrides_and_errors(tmp_path):
-    config = load_job_config(REPO / "train_configs" / "debug.toml", ["--training.steps", "7", "--optimizer.lr=0.01",
-                                                                     "--checkpoint.enable", "false"])
+    config = load_job_config(
+        REPO / "train_configs" / "debug.toml",
+        ["--training.steps", "7", "--optimizer.lr=0.01", "--checkpoint.enable", "false"],
+    )
     assert config.training.steps == 7 and config.optimizer.lr == 0.01 and config.checkpoint.enable is False
     for bad in (["--training.stepz", "1"], ["--training.steps"], ["--training.steps", "many"], ["training.steps", "1"]):
         with pytest.raises(ValueError):
@@ -153,10 +203,13 @@ def test_config_overrides_and_errors(tmp_path):
 def test_paths_in_a_config_file_resolve_against_its_folder_and_on_the_command_line_against_the_cwd(tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
-    (folder / "train.toml").write_text('[job]\ndump_folder = "runs/a"\n[data]\nbuild_config = "data.toml"\n'
-                                       f'shards = "{tmp_path / "abs"}"\n')
+    (folder / "train.toml").write_text(
+        f'[job]\ndump_folder = "runs/a"\n[data]\nbuild_config = "data.toml"\nshards = "{tmp_path / "abs"}"\n'
+    )
     config = load_job_config(folder / "train.toml")
-    assert config.job.dump_folder == str(folder / "runs" / "a") and config.data.build_config == str(folder / "data.toml")
+    assert config.job.dump_folder == str(folder / "runs" / "a") and config.data.build_config == str(
+        folder / "data.toml"
+    )
     assert config.data.shards == str(tmp_path / "abs")  # absolute stays
     config = load_job_config(folder / "train.toml", ["--job.dump_folder", "elsewhere"])
     assert config.job.dump_folder == "elsewhere"  # the command line's own, as typed
@@ -249,12 +302,37 @@ def test_a_signal_stops_every_rank_after_a_step_with_a_checkpoint(shards, tmp_pa
     import signal
     import time
 
-    command = [str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc_per_node=2", "-m",
-               "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"), "--data.shards", str(shards),
-               "--training.seq_len", str(SEQ_LEN), "--job.dump_folder", str(tmp_path), "--metrics.log_freq", "1",
-               "--validation.enable", "false", "--training.steps", "100000", "--checkpoint.interval", "100000"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=dict(os.environ, OMP_NUM_THREADS="1"))
+    command = [
+        str(Path(sys.executable).with_name("torchrun")),
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "medtitan.train",
+        "--config",
+        str(REPO / "train_configs" / "debug.toml"),
+        "--data.shards",
+        str(shards),
+        "--training.seq_len",
+        str(SEQ_LEN),
+        "--job.dump_folder",
+        str(tmp_path),
+        "--metrics.log_freq",
+        "1",
+        "--validation.enable",
+        "false",
+        "--training.steps",
+        "100000",
+        "--checkpoint.interval",
+        "100000",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if (tmp_path / "metrics.jsonl").exists() and len(metrics(tmp_path)) >= 3:
@@ -269,8 +347,17 @@ def test_a_signal_stops_every_rank_after_a_step_with_a_checkpoint(shards, tmp_pa
     assert stopped and 3 <= stopped[0]["step"] < 100000
     step = stopped[0]["step"]
     assert (tmp_path / "checkpoint" / f"step-{step}").is_dir()
-    run_train(shards, tmp_path, 1, "--training.steps", str(step + 2), "--checkpoint.enable", "true",
-              "--checkpoint.interval", "100000")
+    run_train(
+        shards,
+        tmp_path,
+        1,
+        "--training.steps",
+        str(step + 2),
+        "--checkpoint.enable",
+        "true",
+        "--checkpoint.interval",
+        "100000",
+    )
     assert [e["step"] for e in events(tmp_path) if e["event"] == "resumed"] == [step]
     assert max(m["step"] for m in metrics(tmp_path)) == step + 2
 
@@ -280,15 +367,34 @@ def test_missing_shards_are_an_error_that_says_how_to_build_them_unless_asked_to
     naming the folder and the command; --data.build_if_missing true builds them (rank 0) first."""
     config = tmp_path / "build.toml"
     config.write_text((shards.parent / "build.toml").read_text().replace(str(shards), str(tmp_path / "fresh")))
-    base = [sys.executable, "-m", "medtitan.train", "--config", str(REPO / "train_configs" / "debug.toml"),
-            "--data.build_config", str(config), "--training.seq_len", str(SEQ_LEN), "--job.dump_folder",
-            str(tmp_path / "dump"), "--training.steps", "2", "--checkpoint.enable", "false",
-            "--validation.enable", "false"]
+    base = [
+        sys.executable,
+        "-m",
+        "medtitan.train",
+        "--config",
+        str(REPO / "train_configs" / "debug.toml"),
+        "--data.build_config",
+        str(config),
+        "--training.seq_len",
+        str(SEQ_LEN),
+        "--job.dump_folder",
+        str(tmp_path / "dump"),
+        "--training.steps",
+        "2",
+        "--checkpoint.enable",
+        "false",
+        "--validation.enable",
+        "false",
+    ]
     refused = subprocess.run(base, check=False, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert refused.returncode != 0 and not (tmp_path / "fresh").exists()
-    assert f"{tmp_path / 'fresh'}/manifest.json is missing: build the data first (medtitan-data build --config" \
-           in refused.stderr and "--data.build_if_missing true" in refused.stderr
-    built = subprocess.run(base + ["--data.build_if_missing", "true"], check=False, capture_output=True, text=True,
-                           timeout=600, cwd=REPO)
+    assert (
+        f"{tmp_path / 'fresh'}/manifest.json is missing: build the data first (medtitan-data build --config"
+        in refused.stderr
+        and "--data.build_if_missing true" in refused.stderr
+    )
+    built = subprocess.run(
+        base + ["--data.build_if_missing", "true"], check=False, capture_output=True, text=True, timeout=600, cwd=REPO
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     assert (tmp_path / "fresh" / "manifest.json").exists() and len(losses(tmp_path / "dump")) == 2

@@ -43,8 +43,8 @@ class Person:
     first: str
     last: str
     middle: str  # one capital letter
-    sex: str     # "F" or "M"
-    role: str    # "patient", "relative", "staff"
+    sex: str  # "F" or "M"
+    role: str  # "patient", "relative", "staff"
     invented: bool  # at least one of first/last is an invented (syllable-built) word
     relation: str = ""
     credential: str = ""
@@ -59,14 +59,22 @@ class Person:
 def _nickname(first: str, rng: random.Random) -> str:
     """A short form the way families shorten names: first syllable plus -ie / -y / nothing."""
     vowels = "aeiouy"
-    cut = next((i for i in range(1, len(first)) if first[i - 1].lower() in vowels and first[i].lower() not in vowels),
-               min(3, len(first) - 1))
-    stem = first[:cut + 1]
+    cut = next(
+        (i for i in range(1, len(first)) if first[i - 1].lower() in vowels and first[i].lower() not in vowels),
+        min(3, len(first) - 1),
+    )
+    stem = first[: cut + 1]
     return stem + rng.choice(("ie", "y", "")) if len(stem) >= 2 else first
 
 
-def make_person(lex: Lexicon, rng: random.Random, role: str, sex: str | None = None, last: str | None = None,
-                invented_last: bool | None = None) -> Person:
+def make_person(
+    lex: Lexicon,
+    rng: random.Random,
+    role: str,
+    sex: str | None = None,
+    last: str | None = None,
+    invented_last: bool | None = None,
+) -> Person:
     sex = sex or rng.choice("FM")
     inv_first = rng.random() < 0.38
     if sex == "F":
@@ -77,8 +85,14 @@ def make_person(lex: Lexicon, rng: random.Random, role: str, sex: str | None = N
     if last is None:
         inv_last = rng.random() < 0.5
         last = rng.choice(lex.inv_last if inv_last else lex.last)
-    person = Person(first=first, last=last, middle=rng.choice("ABCDEFGHJKLMNPRSTW"), sex=sex, role=role,
-                    invented=bool(inv_first or inv_last))
+    person = Person(
+        first=first,
+        last=last,
+        middle=rng.choice("ABCDEFGHJKLMNPRSTW"),
+        sex=sex,
+        role=role,
+        invented=bool(inv_first or inv_last),
+    )
     if role == "relative":
         person.relation = rng.choice(RELATIONS_F if sex == "F" else RELATIONS_M)
     if role == "staff":
@@ -98,11 +112,43 @@ def _title(p: Person, rng: random.Random) -> str:
 
 
 # Forms that any person's name can take; staff-only forms are added by name_pieces.
-NAME_FORMS = ("title_last", "title_full", "full", "full_mi", "last_first", "last_first_mi", "caps_last_first",
-              "caps_full", "first", "last", "lower_first", "lower_full", "init_last", "initials", "nick",
-              "poss_last", "poss_first", "caps_last", "lower_last")
-STAFF_FORMS = ("dr_last", "dr_full", "dr_lower", "md_suffix", "cred_lower", "cred_suffix", "cred_prefix",
-               "init_last", "initials", "last_first", "full", "lower_full", "caps_full", "poss_dr")
+NAME_FORMS = (
+    "title_last",
+    "title_full",
+    "full",
+    "full_mi",
+    "last_first",
+    "last_first_mi",
+    "caps_last_first",
+    "caps_full",
+    "first",
+    "last",
+    "lower_first",
+    "lower_full",
+    "init_last",
+    "initials",
+    "nick",
+    "poss_last",
+    "poss_first",
+    "caps_last",
+    "lower_last",
+)
+STAFF_FORMS = (
+    "dr_last",
+    "dr_full",
+    "dr_lower",
+    "md_suffix",
+    "cred_lower",
+    "cred_suffix",
+    "cred_prefix",
+    "init_last",
+    "initials",
+    "last_first",
+    "full",
+    "lower_full",
+    "caps_full",
+    "poss_dr",
+)
 
 
 def name_pieces(p: Person, form: str, rng: random.Random) -> list[Piece]:
@@ -146,8 +192,18 @@ def name_pieces(p: Person, form: str, rng: random.Random) -> list[Piece]:
     if form == "init_last":
         return [span(f"{first[0]}. {last}")]
     if form == "initials":
-        return [span(rng.choice((f"{first[0]}.{last[0]}.", f"{first[0]}{last[0]}", f"{first[0]}{mi}{last[0]}",
-                                 f"{first[0]}.{mi}.{last[0]}.")))]
+        return [
+            span(
+                rng.choice(
+                    (
+                        f"{first[0]}.{last[0]}.",
+                        f"{first[0]}{last[0]}",
+                        f"{first[0]}{mi}{last[0]}",
+                        f"{first[0]}.{mi}.{last[0]}.",
+                    )
+                )
+            )
+        ]
     if form == "nick":
         return [span(p.nick)]
     if form == "poss_last":
@@ -177,11 +233,48 @@ def name_pieces(p: Person, form: str, rng: random.Random) -> list[Piece]:
 
 # ---------------------------------------------------------------------------------------------- dates
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-DATE_FORMS = ("mdy4", "mdy4_nopad", "mdy2", "mdy2_pad", "dash", "iso", "long", "long_nocomma", "abbr", "abbr_dot",
-              "dmy_abbr", "dmy_dash", "dmy_upper", "md", "md_pad", "day_mon", "mon_day_th", "month_day", "ordinal",
-              "year2", "year", "month_year", "month_year_num", "month_of_year", "mon_apos", "mdy_dots")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+DATE_FORMS = (
+    "mdy4",
+    "mdy4_nopad",
+    "mdy2",
+    "mdy2_pad",
+    "dash",
+    "iso",
+    "long",
+    "long_nocomma",
+    "abbr",
+    "abbr_dot",
+    "dmy_abbr",
+    "dmy_dash",
+    "dmy_upper",
+    "md",
+    "md_pad",
+    "day_mon",
+    "mon_day_th",
+    "month_day",
+    "ordinal",
+    "year2",
+    "year",
+    "month_year",
+    "month_year_num",
+    "month_of_year",
+    "mon_apos",
+    "mdy_dots",
+)
 NO_YEAR_FORMS = ("md", "md_pad", "day_mon", "mon_day_th", "month_day", "ordinal")
 
 
@@ -194,15 +287,32 @@ def date_text(d: dt.date, form: str) -> str:
     m, day, y = d.month, d.day, d.year
     mon = MONTHS[m - 1][:3]
     return {
-        "mdy4": f"{m:02d}/{day:02d}/{y}", "mdy4_nopad": f"{m}/{day}/{y}", "mdy2": f"{m}/{day}/{y % 100:02d}",
-        "mdy2_pad": f"{m:02d}/{day:02d}/{y % 100:02d}", "dash": f"{m}-{day}-{y}", "iso": f"{y}-{m:02d}-{day:02d}",
-        "long": f"{MONTHS[m - 1]} {day}, {y}", "long_nocomma": f"{MONTHS[m - 1]} {day} {y}",
-        "abbr": f"{mon} {day}, {y}", "abbr_dot": f"{mon}. {day}, {y}" if m != 5 else f"May {day}, {y}",
-        "dmy_abbr": f"{day} {mon} {y}", "dmy_dash": f"{day:02d}-{mon}-{y}", "dmy_upper": f"{day:02d}-{mon.upper()}-{y}",
-        "md": f"{m}/{day}", "md_pad": f"{m:02d}/{day:02d}", "day_mon": f"{day} {mon}", "mon_day_th": f"{mon} {ordinal(day)}",
-        "month_day": f"{MONTHS[m - 1]} {day}", "ordinal": ordinal(day), "year2": f"'{y % 100:02d}", "year": f"{y}",
-        "month_year": f"{MONTHS[m - 1]} {y}", "month_year_num": f"{m:02d}/{y}", "month_of_year": f"{MONTHS[m - 1]} of {y}",
-        "mon_apos": f"{mon} '{y % 100:02d}", "mdy_dots": f"{m}.{day}.{y % 100:02d}",
+        "mdy4": f"{m:02d}/{day:02d}/{y}",
+        "mdy4_nopad": f"{m}/{day}/{y}",
+        "mdy2": f"{m}/{day}/{y % 100:02d}",
+        "mdy2_pad": f"{m:02d}/{day:02d}/{y % 100:02d}",
+        "dash": f"{m}-{day}-{y}",
+        "iso": f"{y}-{m:02d}-{day:02d}",
+        "long": f"{MONTHS[m - 1]} {day}, {y}",
+        "long_nocomma": f"{MONTHS[m - 1]} {day} {y}",
+        "abbr": f"{mon} {day}, {y}",
+        "abbr_dot": f"{mon}. {day}, {y}" if m != 5 else f"May {day}, {y}",
+        "dmy_abbr": f"{day} {mon} {y}",
+        "dmy_dash": f"{day:02d}-{mon}-{y}",
+        "dmy_upper": f"{day:02d}-{mon.upper()}-{y}",
+        "md": f"{m}/{day}",
+        "md_pad": f"{m:02d}/{day:02d}",
+        "day_mon": f"{day} {mon}",
+        "mon_day_th": f"{mon} {ordinal(day)}",
+        "month_day": f"{MONTHS[m - 1]} {day}",
+        "ordinal": ordinal(day),
+        "year2": f"'{y % 100:02d}",
+        "year": f"{y}",
+        "month_year": f"{MONTHS[m - 1]} {y}",
+        "month_year_num": f"{m:02d}/{y}",
+        "month_of_year": f"{MONTHS[m - 1]} of {y}",
+        "mon_apos": f"{mon} '{y % 100:02d}",
+        "mdy_dots": f"{m}.{day}.{y % 100:02d}",
     }[form]
 
 
@@ -210,7 +320,18 @@ def date_text(d: dt.date, form: str) -> str:
 
 _UNITS = ("", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty", 6: "sixty", 7: "seventy", 8: "eighty", 9: "ninety"}
-AGE_FORMS = ("yo", "year_old", "y_o", "aged", "age", "yo_tight", "words_year_old", "yr_old", "comma_age", "years_of_age")
+AGE_FORMS = (
+    "yo",
+    "year_old",
+    "y_o",
+    "aged",
+    "age",
+    "yo_tight",
+    "words_year_old",
+    "yr_old",
+    "comma_age",
+    "years_of_age",
+)
 
 
 def age_words(n: int) -> str:
@@ -223,6 +344,7 @@ def age_words(n: int) -> str:
 
 def age_pieces(n: int, form: str, label: str) -> list[Piece]:
     """``label`` is AGE for ages over 89 (PHI under HIPAA) and NEG:age for 89 and under."""
+
     def num(text: str) -> Piece:
         return phi(text, label, f"age:{form}") if label == "AGE" else neg(text, "age_under_90")
 
@@ -251,18 +373,35 @@ def age_pieces(n: int, form: str, label: str) -> list[Piece]:
 
 # ---------------------------------------------------------------------------------------------- numbers
 
-PHONE_FORMS = ("paren", "paren_space", "dash10", "dots", "local7", "ext_internal", "plain10", "intl", "spaces",
-               "with_ext", "pager4")
+PHONE_FORMS = (
+    "paren",
+    "paren_space",
+    "dash10",
+    "dots",
+    "local7",
+    "ext_internal",
+    "plain10",
+    "intl",
+    "spaces",
+    "with_ext",
+    "pager4",
+)
 
 
 def phone_text(rng: random.Random, form: str) -> str:
     area, exch, line = rng.randint(201, 989), rng.randint(200, 989), rng.randint(0, 9999)
     return {
-        "paren": f"({area}) {exch}-{line:04d}", "paren_space": f"({area}) {exch} {line:04d}",
-        "dash10": f"{area}-{exch}-{line:04d}", "dots": f"{area}.{exch}.{line:04d}", "local7": f"{exch}-{line:04d}",
-        "ext_internal": f"x{rng.randint(2, 7)}-{line:04d}", "plain10": f"{area}{exch}{line:04d}",
-        "intl": f"+1 {area} {exch} {line:04d}", "spaces": f"{area} {exch} {line:04d}",
-        "with_ext": f"{area}-{exch}-{line:04d} ext {rng.randint(10, 999)}", "pager4": f"{rng.randint(2, 8)}-{line:04d}",
+        "paren": f"({area}) {exch}-{line:04d}",
+        "paren_space": f"({area}) {exch} {line:04d}",
+        "dash10": f"{area}-{exch}-{line:04d}",
+        "dots": f"{area}.{exch}.{line:04d}",
+        "local7": f"{exch}-{line:04d}",
+        "ext_internal": f"x{rng.randint(2, 7)}-{line:04d}",
+        "plain10": f"{area}{exch}{line:04d}",
+        "intl": f"+1 {area} {exch} {line:04d}",
+        "spaces": f"{area} {exch} {line:04d}",
+        "with_ext": f"{area}-{exch}-{line:04d} ext {rng.randint(10, 999)}",
+        "pager4": f"{rng.randint(2, 8)}-{line:04d}",
         "ext_only": f"{rng.choice(('ext', 'ext.', 'x'))} {rng.randint(10, 9999)}",
     }[form]
 
@@ -276,11 +415,17 @@ def letters(rng: random.Random, n: int) -> str:
 
 
 def mrn_text(rng: random.Random) -> str:
-    return rng.choice((
-        lambda: digits(rng, 7), lambda: "00" + digits(rng, 6), lambda: f"{digits(rng, 3)}-{digits(rng, 2)}-{digits(rng, 2)}",
-        lambda: f"{digits(rng, 2)}-{digits(rng, 3)}-{digits(rng, 3)}", lambda: "MR" + digits(rng, 7),
-        lambda: digits(rng, 9), lambda: f"{letters(rng, 1)}{digits(rng, 8)}",
-    ))()
+    return rng.choice(
+        (
+            lambda: digits(rng, 7),
+            lambda: "00" + digits(rng, 6),
+            lambda: f"{digits(rng, 3)}-{digits(rng, 2)}-{digits(rng, 2)}",
+            lambda: f"{digits(rng, 2)}-{digits(rng, 3)}-{digits(rng, 3)}",
+            lambda: "MR" + digits(rng, 7),
+            lambda: digits(rng, 9),
+            lambda: f"{letters(rng, 1)}{digits(rng, 8)}",
+        )
+    )()
 
 
 def ssn_text(rng: random.Random) -> str:
@@ -289,53 +434,139 @@ def ssn_text(rng: random.Random) -> str:
 
 
 def account_text(rng: random.Random) -> str:
-    return rng.choice((
-        lambda: digits(rng, 11), lambda: "A" + digits(rng, 9), lambda: f"{digits(rng, 4)}-{digits(rng, 4)}-{digits(rng, 2)}",
-        lambda: "V" + digits(rng, 8), lambda: digits(rng, 8),
-    ))()
+    return rng.choice(
+        (
+            lambda: digits(rng, 11),
+            lambda: "A" + digits(rng, 9),
+            lambda: f"{digits(rng, 4)}-{digits(rng, 4)}-{digits(rng, 2)}",
+            lambda: "V" + digits(rng, 8),
+            lambda: digits(rng, 8),
+        )
+    )()
 
 
 def healthplan_text(rng: random.Random) -> str:
-    return rng.choice((
-        lambda: letters(rng, 3) + digits(rng, 9), lambda: f"W{digits(rng, 9)} {digits(rng, 2)}",
-        lambda: f"{digits(rng, 3)}-{digits(rng, 2)}-{digits(rng, 4)}{letters(rng, 1)}",
-        lambda: f"{letters(rng, 2)}{digits(rng, 8)}", lambda: f"{digits(rng, 1)}{letters(rng, 2)}{digits(rng, 1)}-{letters(rng, 2)}{digits(rng, 1)}-{letters(rng, 2)}{digits(rng, 2)}",
-    ))()
+    return rng.choice(
+        (
+            lambda: letters(rng, 3) + digits(rng, 9),
+            lambda: f"W{digits(rng, 9)} {digits(rng, 2)}",
+            lambda: f"{digits(rng, 3)}-{digits(rng, 2)}-{digits(rng, 4)}{letters(rng, 1)}",
+            lambda: f"{letters(rng, 2)}{digits(rng, 8)}",
+            lambda: (
+                f"{digits(rng, 1)}{letters(rng, 2)}{digits(rng, 1)}-{letters(rng, 2)}{digits(rng, 1)}-{letters(rng, 2)}{digits(rng, 2)}"
+            ),
+        )
+    )()
 
 
 def idnum_text(rng: random.Random) -> str:
-    return rng.choice((
-        lambda: letters(rng, 1) + digits(rng, 7), lambda: f"{digits(rng, 2)}-{digits(rng, 5)}", lambda: "S" + digits(rng, 2) + "-" + digits(rng, 5),
-        lambda: letters(rng, 2) + digits(rng, 7), lambda: digits(rng, 10), lambda: f"{letters(rng, 3)}{digits(rng, 6)}",
-    ))()
+    return rng.choice(
+        (
+            lambda: letters(rng, 1) + digits(rng, 7),
+            lambda: f"{digits(rng, 2)}-{digits(rng, 5)}",
+            lambda: "S" + digits(rng, 2) + "-" + digits(rng, 5),
+            lambda: letters(rng, 2) + digits(rng, 7),
+            lambda: digits(rng, 10),
+            lambda: f"{letters(rng, 3)}{digits(rng, 6)}",
+        )
+    )()
 
 
 def device_text(rng: random.Random) -> str:
-    return rng.choice((
-        lambda: letters(rng, 3) + digits(rng, 6) + letters(rng, 1), lambda: digits(rng, 8),
-        lambda: f"{letters(rng, 2)}{digits(rng, 3)}-{digits(rng, 5)}", lambda: f"{digits(rng, 4)}-{letters(rng, 1)}{digits(rng, 4)}",
-    ))()
+    return rng.choice(
+        (
+            lambda: letters(rng, 3) + digits(rng, 6) + letters(rng, 1),
+            lambda: digits(rng, 8),
+            lambda: f"{letters(rng, 2)}{digits(rng, 3)}-{digits(rng, 5)}",
+            lambda: f"{digits(rng, 4)}-{letters(rng, 1)}{digits(rng, 4)}",
+        )
+    )()
 
 
 # ---------------------------------------------------------------------------------------------- places
 
-SAINTS = ("Mary", "Joseph", "Luke", "Vincent", "Francis", "Anne", "Elizabeth", "Agnes", "Catherine", "Jude", "Clare",
-          "Michael", "Peter", "Margaret", "Theresa", "Barnabas", "Raphael", "Dominic", "Patrick", "Rita", "Bernard",
-          "Cloud", "Alexius", "Benedict", "Gabriel", "Columba", "Anselm")
+SAINTS = (
+    "Mary",
+    "Joseph",
+    "Luke",
+    "Vincent",
+    "Francis",
+    "Anne",
+    "Elizabeth",
+    "Agnes",
+    "Catherine",
+    "Jude",
+    "Clare",
+    "Michael",
+    "Peter",
+    "Margaret",
+    "Theresa",
+    "Barnabas",
+    "Raphael",
+    "Dominic",
+    "Patrick",
+    "Rita",
+    "Bernard",
+    "Cloud",
+    "Alexius",
+    "Benedict",
+    "Gabriel",
+    "Columba",
+    "Anselm",
+)
 HOSPITAL_PATTERNS = (
-    "St. {saint}'s", "St. {saint}'s Hospital", "Saint {saint} Medical Center", "St {saint} Regional", "{place} Memorial Hospital",
-    "{place} General Hospital", "{place} General", "{person} Memorial", "{place} Regional Medical Center", "{place} Community Hospital",
-    "{place} Valley Hospital", "{person} Medical Center", "Mercy {place}", "{place} Children's Hospital",
-    "{place} Rehabilitation Center", "{place} Nursing and Rehab", "{person} Manor", "{place} VA Medical Center",
-    "{place} Valley Cardiology Center", "{person} Family Practice", "{place} Urgent Care", "{place} Dialysis Center",
-    "{person} Cancer Center", "{place} Surgery Center", "{place} Clinic", "{person}-{person2} Clinic", "{place} Health Center",
-    "{place} County Hospital", "{place} Hospice", "{person} House", "{place} Medical Group", "{place} Behavioral Health",
+    "St. {saint}'s",
+    "St. {saint}'s Hospital",
+    "Saint {saint} Medical Center",
+    "St {saint} Regional",
+    "{place} Memorial Hospital",
+    "{place} General Hospital",
+    "{place} General",
+    "{person} Memorial",
+    "{place} Regional Medical Center",
+    "{place} Community Hospital",
+    "{place} Valley Hospital",
+    "{person} Medical Center",
+    "Mercy {place}",
+    "{place} Children's Hospital",
+    "{place} Rehabilitation Center",
+    "{place} Nursing and Rehab",
+    "{person} Manor",
+    "{place} VA Medical Center",
+    "{place} Valley Cardiology Center",
+    "{person} Family Practice",
+    "{place} Urgent Care",
+    "{place} Dialysis Center",
+    "{person} Cancer Center",
+    "{place} Surgery Center",
+    "{place} Clinic",
+    "{person}-{person2} Clinic",
+    "{place} Health Center",
+    "{place} County Hospital",
+    "{place} Hospice",
+    "{person} House",
+    "{place} Medical Group",
+    "{place} Behavioral Health",
 )
 ORG_PATTERNS = (
-    "{person} Trucking", "{place} School District", "{place} Elementary", "{person} Logistics", "{person} & Sons",
-    "{place} Paper Mill", "{place} Fire Department", "{person} Construction", "{place} Community College", "{person} Pharmacy",
-    "{place} Home Health", "{person} Foods", "{place} Public Library", "{person} Auto Body", "{place} Police Department",
-    "{person} Insurance Agency", "{place} Credit Union", "{person} Landscaping",
+    "{person} Trucking",
+    "{place} School District",
+    "{place} Elementary",
+    "{person} Logistics",
+    "{person} & Sons",
+    "{place} Paper Mill",
+    "{place} Fire Department",
+    "{person} Construction",
+    "{place} Community College",
+    "{person} Pharmacy",
+    "{place} Home Health",
+    "{person} Foods",
+    "{place} Public Library",
+    "{person} Auto Body",
+    "{place} Police Department",
+    "{person} Insurance Agency",
+    "{place} Credit Union",
+    "{person} Landscaping",
 )
 
 
@@ -352,7 +583,7 @@ class Cast:
     world_city: str
     state: tuple[str, str, int, int]
     country: str
-    anchor: dt.date   # the admission / visit date the note's dates cluster around
+    anchor: dt.date  # the admission / visit date the note's dates cluster around
     birth: dt.date
     email_domain: str
     web_host: str
@@ -373,8 +604,9 @@ def _person_word(lex: Lexicon, rng: random.Random) -> str:
 
 
 def facility_name(lex: Lexicon, rng: random.Random, patterns: tuple[str, ...]) -> str:
-    return rng.choice(patterns).format(saint=rng.choice(SAINTS), place=_place(lex, rng),
-                                       person=_person_word(lex, rng), person2=_person_word(lex, rng))
+    return rng.choice(patterns).format(
+        saint=rng.choice(SAINTS), place=_place(lex, rng), person=_person_word(lex, rng), person2=_person_word(lex, rng)
+    )
 
 
 def make_cast(lex: Lexicon, rng: random.Random, sex: str | None) -> Cast:
@@ -382,19 +614,28 @@ def make_cast(lex: Lexicon, rng: random.Random, sex: str | None) -> Cast:
     relatives = []
     for _ in range(2):
         rel = make_person(lex, rng, "relative")
-        if rel.relation in ("wife", "husband", "daughter", "son", "mother", "father", "sister", "brother") and rng.random() < 0.6:
-            rel.last = patient.last   # family shares the surname more often than not
+        if (
+            rel.relation in ("wife", "husband", "daughter", "son", "mother", "father", "sister", "brother")
+            and rng.random() < 0.6
+        ):
+            rel.last = patient.last  # family shares the surname more often than not
         relatives.append(rel)
     staff = [make_person(lex, rng, "staff") for _ in range(4)]
     anchor = dt.date(1996, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 28))
     birth = anchor - dt.timedelta(days=rng.randint(365 * 18, 365 * 88))
     word = rng.choice(lex.inv_last).lower()
     return Cast(
-        patient=patient, relatives=relatives, staff=staff,
+        patient=patient,
+        relatives=relatives,
+        staff=staff,
         hospitals=[facility_name(lex, rng, HOSPITAL_PATTERNS) for _ in range(3)],
         orgs=[facility_name(lex, rng, ORG_PATTERNS) for _ in range(2)],
-        town=rng.choice(lex.towns if rng.random() < 0.7 else lex.inv_last), world_city=rng.choice(lex.world_cities),
-        state=rng.choice(lex.states), country=rng.choice(lex.countries), anchor=anchor, birth=birth,
+        town=rng.choice(lex.towns if rng.random() < 0.7 else lex.inv_last),
+        world_city=rng.choice(lex.world_cities),
+        state=rng.choice(lex.states),
+        country=rng.choice(lex.countries),
+        anchor=anchor,
+        birth=birth,
         email_domain=rng.choice((f"{word}mail.com", f"{word}.net", f"{word}-health.org", "mailbox.example.com")),
         web_host=rng.choice((f"www.{word}health.org", f"portal.{word}.org", f"{word}clinic.com", f"www.{word}.com")),
     )
@@ -404,8 +645,16 @@ def street_text(lex: Lexicon, rng: random.Random) -> str:
     number = rng.choice((str(rng.randint(1, 99)), str(rng.randint(100, 999)), str(rng.randint(1000, 19999))))
     name = rng.choice(lex.street_names) if rng.random() < 0.6 else rng.choice(lex.inv_last)
     direction = rng.choice(("", "", "", "N. ", "S ", "East ", "W. "))
-    unit = rng.choice(("", "", "", f", Apt {rng.randint(1, 40)}{rng.choice('ABCD')}", f" #{rng.randint(1, 300)}",
-                       f", Unit {rng.randint(1, 12)}"))
+    unit = rng.choice(
+        (
+            "",
+            "",
+            "",
+            f", Apt {rng.randint(1, 40)}{rng.choice('ABCD')}",
+            f" #{rng.randint(1, 300)}",
+            f", Unit {rng.randint(1, 12)}",
+        )
+    )
     if rng.random() < 0.08:
         return f"PO Box {rng.randint(10, 9999)}"
     return f"{number} {direction}{name} {rng.choice(lex.street_suffixes)}{unit}"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 NAME_LOCALES = ("en_US", "en_GB", "en_IE", "es_MX", "en_IN", "it_IT")
 # Locales with a real `cities` list in Latin script: places patients come from or travel to.
 CITY_LOCALES = ("en_IN", "de_DE", "pt_PT", "sv_SE", "ro_RO", "id_ID", "cs_CZ", "da_DK", "nl_NL", "de_CH")
-SIMPLE_WORD = re.compile(r"(?:[A-Z]')?[A-Z][a-z]+")   # one token ("Hansen", "O'Neil"): the slice is per word
+SIMPLE_WORD = re.compile(r"(?:[A-Z]')?[A-Z][a-z]+")  # one token ("Hansen", "O'Neil"): the slice is per word
 
 
 def in_eval_slice(word: str) -> bool:
@@ -52,7 +52,7 @@ def all_faker_names() -> set[str]:
         for attribute in ("first_names", "first_names_female", "first_names_male", "last_names"):
             words = getattr(provider, attribute, ())
             if not isinstance(words, (list, tuple, dict)):
-                continue   # some locales compute these lists in a property
+                continue  # some locales compute these lists in a property
             for word in words:
                 if isinstance(word, str):
                     seen.update(part.lower() for part in re.split(r"[\s-]+", word) if part)
@@ -60,12 +60,66 @@ def all_faker_names() -> set[str]:
 
 
 # Syllables for invented names; sequences like "Kavrelski", "Tamsor", "Oduvan", "Brenquist".
-_ONSETS = ("b", "br", "d", "dr", "f", "g", "gr", "h", "j", "k", "kr", "l", "m", "n", "p", "pr", "r", "s", "st",
-           "t", "tr", "v", "vr", "z", "sh", "ch", "th", "", "", "")
+_ONSETS = (
+    "b",
+    "br",
+    "d",
+    "dr",
+    "f",
+    "g",
+    "gr",
+    "h",
+    "j",
+    "k",
+    "kr",
+    "l",
+    "m",
+    "n",
+    "p",
+    "pr",
+    "r",
+    "s",
+    "st",
+    "t",
+    "tr",
+    "v",
+    "vr",
+    "z",
+    "sh",
+    "ch",
+    "th",
+    "",
+    "",
+    "",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o", "ai", "ou", "ei")
 _CODAS = ("", "", "", "n", "r", "l", "s", "m", "v", "k", "nd", "rt", "ls", "sk")
-_LAST_ENDINGS = ("ski", "son", "ar", "elli", "ov", "ek", "quist", "an", "ova", "er", "berg", "ton", "ez", "ic",
-                 "ani", "aro", "ley", "ford", "stad", "ik", "man", "ell", "ard", "ino")
+_LAST_ENDINGS = (
+    "ski",
+    "son",
+    "ar",
+    "elli",
+    "ov",
+    "ek",
+    "quist",
+    "an",
+    "ova",
+    "er",
+    "berg",
+    "ton",
+    "ez",
+    "ic",
+    "ani",
+    "aro",
+    "ley",
+    "ford",
+    "stad",
+    "ik",
+    "man",
+    "ell",
+    "ard",
+    "ino",
+)
 _FEMALE_ENDINGS = ("a", "ina", "elle", "ette", "ia", "yn", "ra", "is", "ie")
 _MALE_ENDINGS = ("o", "an", "el", "on", "us", "ar", "in", "ed", "er")
 
@@ -110,13 +164,13 @@ class Lexicon:
     inv_female: tuple[str, ...]
     inv_male: tuple[str, ...]
     inv_last: tuple[str, ...]
-    towns: tuple[str, ...]          # US-style town names built from slice names, faker's way
-    world_cities: tuple[str, ...]   # real cities of other countries (faker lists), sliced
-    street_names: tuple[str, ...]   # "Kavrel", "Hansen": the name part of a street
+    towns: tuple[str, ...]  # US-style town names built from slice names, faker's way
+    world_cities: tuple[str, ...]  # real cities of other countries (faker lists), sliced
+    street_names: tuple[str, ...]  # "Kavrel", "Hansen": the name part of a street
     street_suffixes: tuple[str, ...]
     states: tuple[tuple[str, str, int, int], ...]  # (name, USPS code, first ZIP, last ZIP): closed set, not sliced
     countries: tuple[str, ...]
-    faker_names: frozenset[str]     # every faker person-name word, all slices (lower case)
+    faker_names: frozenset[str]  # every faker person-name word, all slices (lower case)
 
     def allowed_name(self, word: str) -> bool:
         """A name word may be used: invented (no faker list has it) or in the evaluation slice."""
@@ -151,18 +205,51 @@ def build_lexicon(seed: int, corpus_vocabulary: set[str]) -> Lexicon:
                 towns.add(town)
     world: set[str] = set()
     for locale in CITY_LOCALES:
-        world.update(c for c in _provider("address", locale).cities
-                     if re.fullmatch(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", c) and in_eval_slice(c))
+        world.update(
+            c
+            for c in _provider("address", locale).cities
+            if re.fullmatch(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", c) and in_eval_slice(c)
+        )
     street_names = sorted(w for w in last | male | female if in_eval_slice(w))
     return Lexicon(
-        first_female=tuple(sorted(female)), first_male=tuple(sorted(male)), last=tuple(sorted(last)),
-        inv_female=tuple(invented["female"]), inv_male=tuple(invented["male"]), inv_last=tuple(invented["last"]),
-        towns=tuple(sorted(towns)), world_cities=tuple(sorted(world)), street_names=tuple(street_names),
-        street_suffixes=("Street", "St", "St.", "Avenue", "Ave", "Ave.", "Road", "Rd", "Drive", "Dr", "Lane", "Ln",
-                         "Court", "Ct", "Way", "Boulevard", "Blvd", "Place", "Terrace", "Circle", "Pike", "Hwy"),
+        first_female=tuple(sorted(female)),
+        first_male=tuple(sorted(male)),
+        last=tuple(sorted(last)),
+        inv_female=tuple(invented["female"]),
+        inv_male=tuple(invented["male"]),
+        inv_last=tuple(invented["last"]),
+        towns=tuple(sorted(towns)),
+        world_cities=tuple(sorted(world)),
+        street_names=tuple(street_names),
+        street_suffixes=(
+            "Street",
+            "St",
+            "St.",
+            "Avenue",
+            "Ave",
+            "Ave.",
+            "Road",
+            "Rd",
+            "Drive",
+            "Dr",
+            "Lane",
+            "Ln",
+            "Court",
+            "Ct",
+            "Way",
+            "Boulevard",
+            "Blvd",
+            "Place",
+            "Terrace",
+            "Circle",
+            "Pike",
+            "Hwy",
+        ),
         # faker's abbreviation list also holds DC, which has no entry in its state names.
-        states=tuple((name, code, *address.states_postcode[code]) for name, code in
-                     zip(address.states, [a for a in address.states_abbr if a != "DC"], strict=True)),
+        states=tuple(
+            (name, code, *address.states_postcode[code])
+            for name, code in zip(address.states, [a for a in address.states_abbr if a != "DC"], strict=True)
+        ),
         countries=tuple(c for c in address.countries if re.fullmatch(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", c)),
         faker_names=frozenset(faker_names),
     )

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))   # sibling modules, as the other benchmarks/ scripts do
+sys.path.insert(0, str(HERE))  # sibling modules, as the other benchmarks/ scripts do
 
 import lexicon
 import passages as P
@@ -31,11 +31,33 @@ import real_notes
 import templates
 
 SEED = 20261128
-DEV_SHARE = 40   # percent of document families in DEV
+DEV_SHARE = 40  # percent of document families in DEV
 DEFAULT_DATA = Path(os.environ.get("MEDTITAN_SHARED_DATA", HERE.parents[2] / "shared" / "data"))
-TYPES = ("PATIENT", "DOCTOR", "USERNAME", "HOSPITAL", "ORGANIZATION", "STREET", "CITY", "STATE", "COUNTRY", "ZIP",
-         "DATE", "AGE", "PHONE", "FAX", "EMAIL", "URL", "IPADDR", "SSN", "MEDICALRECORD", "HEALTHPLAN", "ACCOUNT",
-         "IDNUM", "DEVICE")
+TYPES = (
+    "PATIENT",
+    "DOCTOR",
+    "USERNAME",
+    "HOSPITAL",
+    "ORGANIZATION",
+    "STREET",
+    "CITY",
+    "STATE",
+    "COUNTRY",
+    "ZIP",
+    "DATE",
+    "AGE",
+    "PHONE",
+    "FAX",
+    "EMAIL",
+    "URL",
+    "IPADDR",
+    "SSN",
+    "MEDICALRECORD",
+    "HEALTHPLAN",
+    "ACCOUNT",
+    "IDNUM",
+    "DEVICE",
+)
 
 
 def split_of(group: str) -> str:
@@ -67,12 +89,22 @@ def build(data_dir: Path, output: Path, seed: int = SEED, limit: int | None = No
         rng = random.Random(f"deid_eval:{seed}:{passage.doc_id}")
         doc = plant.plant(passage, lex, rng)
         split = split_of(passage.group)
-        records[split].append({
-            "id": f"deid_eval:{passage.doc_id}", "source_file": passage.file, "source_id": passage.doc_id,
-            "group": passage.group, "passage": [passage.start, passage.end], "split": split,
-            "text": doc.text, "spans": doc.spans, "roles": doc.roles, "forms": doc.forms,
-            "negatives": doc.negatives, "templates": doc.templates,
-        })
+        records[split].append(
+            {
+                "id": f"deid_eval:{passage.doc_id}",
+                "source_file": passage.file,
+                "source_id": passage.doc_id,
+                "group": passage.group,
+                "passage": [passage.start, passage.end],
+                "split": split,
+                "text": doc.text,
+                "spans": doc.spans,
+                "roles": doc.roles,
+                "forms": doc.forms,
+                "negatives": doc.negatives,
+                "templates": doc.templates,
+            }
+        )
     real = real_notes.materialise(data_dir, annotations)
     real_records = {s: sorted((r for r in real if r["split"] == s), key=lambda r: r["id"]) for s in ("dev", "test")}
 
@@ -95,12 +127,16 @@ def summarise(records: dict, real_records: dict, lex) -> dict:
     for name, parts in (("planted", records), ("real", real_records)):
         for split, docs in parts.items():
             counts = collections.Counter(label for doc in docs for _, _, label in doc["spans"])
-            entry = {"documents": len(docs), "spans": sum(counts.values()),
-                     "per_type": {t: counts.get(t, 0) for t in TYPES}}
+            entry = {
+                "documents": len(docs),
+                "spans": sum(counts.values()),
+                "per_type": {t: counts.get(t, 0) for t in TYPES},
+            }
             if name == "planted":
                 entry["negatives"] = sum(len(doc["negatives"]) for doc in docs)
-                names = [doc["text"][s:e] for doc in docs for s, e, label in doc["spans"]
-                         if label in ("PATIENT", "DOCTOR")]
+                names = [
+                    doc["text"][s:e] for doc in docs for s, e, label in doc["spans"] if label in ("PATIENT", "DOCTOR")
+                ]
                 made_up = sum(any(tok.lower().strip(".,'") in invented for tok in n.split()) for n in names)
                 entry["name_mentions"] = len(names)
                 entry["invented_name_share"] = round(made_up / max(1, len(names)), 3)

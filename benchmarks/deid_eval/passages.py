@@ -27,8 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIN_CHARS, MAX_CHARS = 600, 2400
-PROSE_FILES = ("clinical_notes", "radiology", "pubmed_abstracts", "general_english", "medqa_sample",
-               "medmcqa_sample", "pubmedqa_sample")
+PROSE_FILES = (
+    "clinical_notes",
+    "radiology",
+    "pubmed_abstracts",
+    "general_english",
+    "medqa_sample",
+    "medmcqa_sample",
+    "pubmedqa_sample",
+)
 TERM_FILES = ("drug_lexicon", "medical_abbreviations")
 
 SUSPICIOUS = re.compile(
@@ -37,11 +44,52 @@ SUSPICIOUS = re.compile(
     r"|\b\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
     r"|Hospital|Clinic|Medical Center|University|Institute|County|Street|Avenue|Health Services"
     r"|@|\b\d{3}[-.]\d{4}\b|#\s*\d|\bXYZ\b|\bABCD?\b|\b(?:9\d|1[0-2]\d)[- ](?:year|yo|y/o)",
-    re.IGNORECASE)
-PLACE_WORDS = {"st", "saint", "mount", "mt", "court", "beach", "services", "center", "centre", "valley", "lake",
-               "park", "village", "manor", "asia", "europe", "africa", "garden", "gardens", "city", "town", "island",
-               "springs", "falls", "heights", "hills", "point", "bay", "harbor", "port", "fort", "north", "south",
-               "east", "west", "memorial", "general", "regional", "mercy", "united", "states", "america"}
+    re.IGNORECASE,
+)
+PLACE_WORDS = {
+    "st",
+    "saint",
+    "mount",
+    "mt",
+    "court",
+    "beach",
+    "services",
+    "center",
+    "centre",
+    "valley",
+    "lake",
+    "park",
+    "village",
+    "manor",
+    "asia",
+    "europe",
+    "africa",
+    "garden",
+    "gardens",
+    "city",
+    "town",
+    "island",
+    "springs",
+    "falls",
+    "heights",
+    "hills",
+    "point",
+    "bay",
+    "harbor",
+    "port",
+    "fort",
+    "north",
+    "south",
+    "east",
+    "west",
+    "memorial",
+    "general",
+    "regional",
+    "mercy",
+    "united",
+    "states",
+    "america",
+}
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 UNIT_END = re.compile(r"(?<=[.:]),|(?<=[.?!])  ?(?=[A-Z])|\n")
 
@@ -51,10 +99,10 @@ class Passage:
     doc_id: str
     file: str
     group: str
-    start: int   # offsets of the passage in the source document's text
+    start: int  # offsets of the passage in the source document's text
     end: int
     text: str
-    kind: str    # "note" (MTSamples) or "xray" (IU chest X-ray report)
+    kind: str  # "note" (MTSamples) or "xray" (IU chest X-ray report)
 
 
 def corpus_vocabulary(data_dir: Path) -> tuple[set[str], set[str]]:
@@ -89,11 +137,11 @@ class Screen:
             if word[0].isupper() and key in self.places:
                 return False
             if word.isupper() and len(word) <= 5:
-                continue   # abbreviations (CHF, NPO) and the IU masks (XXXX)
+                continue  # abbreviations (CHF, NPO) and the IU masks (XXXX)
             if key not in self.known:
                 return False
             if word[0].isupper() and key in self.person_names:
-                before = text[max(0, match.start() - 3):match.start()]
+                before = text[max(0, match.start() - 3) : match.start()]
                 if word.isupper() or not re.search(r"(?:[.:,;?!]\s*|\n|^)$", before):
                     return False
         return True
@@ -104,7 +152,7 @@ def _clean_run(text: str, screen: Screen) -> tuple[int, int] | None:
     units = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
     run: list[tuple[int, int]] = []
     for unit in [*units, None]:
-        clean = unit is not None and screen.clean(text[unit[0]:unit[1]])
+        clean = unit is not None and screen.clean(text[unit[0] : unit[1]])
         if clean and (not run or unit[1] - run[0][0] <= MAX_CHARS):
             run.append(unit)
             continue

@@ -22,9 +22,11 @@ import templates as T
 from forms import Piece, lit, phi
 
 SENTENCE_BOUNDARY = re.compile(r"(?<=[.?!])  ?(?=[A-Z])|(?<=\.),(?=\S)|(?<=\n)(?=[A-Z])")
-IU_DATE_MASK = re.compile(r"(?:(?<=COMPARISON: )|(?<=dated )|(?<=from )|(?<=on ))XXXX(?:, XXXX)?(?=\.*$|\.)", re.MULTILINE)
+IU_DATE_MASK = re.compile(
+    r"(?:(?<=COMPARISON: )|(?<=dated )|(?<=from )|(?<=on ))XXXX(?:, XXXX)?(?=\.*$|\.)", re.MULTILINE
+)
 IU_AGE_MASK = re.compile(r"XXXX(?=-year-old)")
-LIST_NUMBER = re.compile(r"(?:^|[,\s])\d{1,2}\.$")   # "1." of a numbered list is no sentence end
+LIST_NUMBER = re.compile(r"(?:^|[,\s])\d{1,2}\.$")  # "1." of a numbered list is no sentence end
 THE_PATIENT = re.compile(r"\b[Tt]he patient\b(?!')")
 
 
@@ -39,11 +41,11 @@ class Edit:
 @dataclass
 class Planted:
     text: str
-    spans: list[list]       # [start, end, TYPE]
+    spans: list[list]  # [start, end, TYPE]
     roles: list[str | None]
     forms: list[str]
-    negatives: list[list]   # [start, end, kind]
-    templates: list[str]    # pool:index of every template used, in order
+    negatives: list[list]  # [start, end, kind]
+    templates: list[str]  # pool:index of every template used, in order
 
 
 def _case(pieces: list[Piece], mode: str) -> list[Piece]:
@@ -73,7 +75,7 @@ def assemble(base: str, edits: list[Edit]) -> Planted:
     for edit in edits:
         if edit.start < at:
             raise AssertionError(f"overlapping edits at {edit.start}")
-        out.append(base[at:edit.start])
+        out.append(base[at : edit.start])
         pos += edit.start - at
         for text, label, role, form in edit.pieces:
             if label is not None and label.startswith("NEG:"):
@@ -106,7 +108,7 @@ def plant(passage, lex, rng: random.Random) -> Planted:
     def render(pool_name: str, case: str = "") -> list[Piece]:
         pool = T.ALL_POOLS[pool_name]
         index = rng.randrange(len(pool))
-        while f"{pool_name}:{index}" in used:   # a note does not repeat itself word for word
+        while f"{pool_name}:{index}" in used:  # a note does not repeat itself word for word
             index = rng.randrange(len(pool))
         used.append(f"{pool_name}:{index}")
         return _case(renderer.render(pool[index]), case)
@@ -120,22 +122,28 @@ def plant(passage, lex, rng: random.Random) -> Planted:
     if passage.kind == "note":
         for match in THE_PATIENT.finditer(base):
             if len(taken) < 2 and rng.random() < 0.5:
-                form = rng.choice(("title_last", "title_last", "title_full", "full", "first")) if sex else \
-                    rng.choice(("full", "first", "last_first"))
+                form = (
+                    rng.choice(("title_last", "title_last", "title_full", "full", "first"))
+                    if sex
+                    else rng.choice(("full", "first", "last_first"))
+                )
                 pieces = F.name_pieces(cast.patient, form, rng)
-                pieces = [(t, label, role, "replace:" + (f or "")) if label else (t, label, role, f)
-                          for t, label, role, f in pieces]
+                pieces = [
+                    (t, label, role, "replace:" + (f or "")) if label else (t, label, role, f)
+                    for t, label, role, f in pieces
+                ]
                 edits.append(Edit(match.start(), match.end(), pieces, order))
                 order += 1
                 taken.append((match.start(), match.end()))
     else:
         for match in IU_DATE_MASK.finditer(base):
-            if not base[base.rfind("\n", 0, match.start()) + 1:].startswith("COMPARISON"):
-                continue   # outside the comparison line a mask may stand for anything
+            if not base[base.rfind("\n", 0, match.start()) + 1 :].startswith("COMPARISON"):
+                continue  # outside the comparison line a mask may stand for anything
             form = rng.choice(("mdy4", "mdy2", "long", "abbr", "md", "iso", "mdy4_nopad", "dmy_abbr"))
             day = cast.anchor - F.dt.timedelta(days=rng.randint(30, 3000))
-            edits.append(Edit(match.start(), match.end(), [phi(F.date_text(day, form), "DATE", f"replace:date:{form}")],
-                              order))
+            edits.append(
+                Edit(match.start(), match.end(), [phi(F.date_text(day, form), "DATE", f"replace:date:{form}")], order)
+            )
             order += 1
             taken.append((match.start(), match.end()))
         for match in IU_AGE_MASK.finditer(base):
@@ -146,8 +154,12 @@ def plant(passage, lex, rng: random.Random) -> Planted:
             order += 1
             taken.append((match.start(), match.end()))
 
-    boundaries = [m.end() for m in SENTENCE_BOUNDARY.finditer(base)
-                  if not any(a <= m.end() <= b for a, b in taken) and not LIST_NUMBER.search(base[max(0, m.start() - 5):m.start()])]
+    boundaries = [
+        m.end()
+        for m in SENTENCE_BOUNDARY.finditer(base)
+        if not any(a <= m.end() <= b for a, b in taken)
+        and not LIST_NUMBER.search(base[max(0, m.start() - 5) : m.start()])
+    ]
 
     def insert(pieces: list[Piece]) -> None:
         nonlocal order
@@ -156,7 +168,7 @@ def plant(passage, lex, rng: random.Random) -> Planted:
         else:
             at = rng.choice(boundaries)
             if at > 0 and base[at - 1] == ",":
-                sep = ","          # the MTSamples "., " artifact
+                sep = ","  # the MTSamples "., " artifact
             elif at > 0 and base[at - 1] == "\n":
                 sep = "\n"
             else:

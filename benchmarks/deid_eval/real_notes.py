@@ -61,7 +61,15 @@ def materialise(data_dir: Path, annotations: list[dict]) -> list[dict]:
         for (start, end, label), digest in zip(record["spans"], record["span_sha256"], strict=True):
             if not (0 <= start < end <= len(text)) or sha256(text[start:end]) != digest:
                 raise ValueError(f"annotated document {where}: span [{start}, {end}, {label}] does not match its hash")
-        out.append({"id": f"real:{record['id']}", "source_file": record["file"], "source_id": record["id"],
-                    "group": groups[(record["file"], record["id"])], "split": record["split"], "text": text,
-                    "spans": [list(s) for s in record["spans"]]})
+        out.append(
+            {
+                "id": f"real:{record['id']}",
+                "source_file": record["file"],
+                "source_id": record["id"],
+                "group": groups[(record["file"], record["id"])],
+                "split": record["split"],
+                "text": text,
+                "spans": [list(s) for s in record["spans"]],
+            }
+        )
     return out

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))   # sibling modules, as the other benchmarks/ scripts do
+sys.path.insert(0, str(HERE))  # sibling modules, as the other benchmarks/ scripts do
 
 import make_eval
 import select_real_notes

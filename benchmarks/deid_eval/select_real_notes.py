@@ -32,31 +32,36 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))   # sibling modules, as the other benchmarks/ scripts do
+sys.path.insert(0, str(HERE))  # sibling modules, as the other benchmarks/ scripts do
 
 import lexicon
 import make_eval
 import passages as P
 import real_notes
 
-SEED = 20261128          # make_eval.py's seed (the lexicon only feeds the screen's place words)
+SEED = 20261128  # make_eval.py's seed (the lexicon only feeds the screen's place words)
 FILES = ("clinical_notes.jsonl", "radiology.jsonl")
 MAX_CHARS = 12_000
 N_STRONG, N_OTHER = 30, 20
 
 PLACEHOLDER = re.compile(r"^(?:[A-Z]|X+|XYZ|ABCD?E?)$", re.IGNORECASE)
 TITLE_NAME = re.compile(r"\b(?:Dr|Mr|Mrs|Ms)\b\.?\s+([A-Z][A-Za-z'-]*)")
-FACILITY = re.compile(r"\b(?:Hospital|Clinic|Medical Center|Nursing Home|Rehab)\b")   # capitalised: a name, not "the hospital"
-MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-          r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)")
+FACILITY = re.compile(
+    r"\b(?:Hospital|Clinic|Medical Center|Nursing Home|Rehab)\b"
+)  # capitalised: a name, not "the hospital"
+MONTHS = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+)
 OTHER = re.compile(
-    r"\b\d{1,2}[/-]\d{1,2}[/-]\d{2,4}\b"                      # numeric date
-    r"|\b\d{1,2}/\d{4}\b"                                      # month/year
-    rf"|\b{MONTHS}\.?,? (?:\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{4}}\b)"   # month + day or year
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th)? {MONTHS}\b"                 # day + month
-    r"|\b(?:19\d\d|20[0-2]\d|2030)\b"                          # year
-    r"|\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b|\b\d{3}-\d{4}\b"     # phone-like
-    r"|\b(?:9\d|1[0-1]\d)[- ](?:year|yo\b|y/o|y\.o\.)")        # age 90+
+    r"\b\d{1,2}[/-]\d{1,2}[/-]\d{2,4}\b"  # numeric date
+    r"|\b\d{1,2}/\d{4}\b"  # month/year
+    rf"|\b{MONTHS}\.?,? (?:\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{4}}\b)"  # month + day or year
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)? {MONTHS}\b"  # day + month
+    r"|\b(?:19\d\d|20[0-2]\d|2030)\b"  # year
+    r"|\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b|\b\d{3}-\d{4}\b"  # phone-like
+    r"|\b(?:9\d|1[0-1]\d)[- ](?:year|yo\b|y/o|y\.o\.)"
+)  # age 90+
 
 
 def title_name(text: str) -> bool:
@@ -79,8 +84,9 @@ def planting_groups(data_dir: Path, annotated_ids: set[str]) -> set[str]:
     return {p.group for p in P.select_passages(data_dir, screen, annotated_ids)}
 
 
-def select(data_dir: Path, batch: int = 2, salt: str = "deid_eval-real2", n_strong: int = N_STRONG,
-           n_other: int = N_OTHER) -> list[tuple[str, str, str, str]]:
+def select(
+    data_dir: Path, batch: int = 2, salt: str = "deid_eval-real2", n_strong: int = N_STRONG, n_other: int = N_OTHER
+) -> list[tuple[str, str, str, str]]:
     """The documents of annotation batch `batch`: families of earlier batches and planting ground
     left out, one document per family, ordered by sha256(salt + ":" + group), the first `n_strong`
     strong ones and the first `n_other` others (select_real_dev_notes.py picks batch 3 this way)."""

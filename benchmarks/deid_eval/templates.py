@@ -253,8 +253,10 @@ FOOTERS = (
 )
 
 PHONE_MESSAGES = (
-    ("PHONE MESSAGE {date:mdy4} 10:42\nFrom: {rel:full} ({relw})\nRe: {pt:last_first}\nCall back: {phone}\n"
-     "Message: asking about CT results; taken by {st:first}."),
+    (
+        "PHONE MESSAGE {date:mdy4} 10:42\nFrom: {rel:full} ({relw})\nRe: {pt:last_first}\nCall back: {phone}\n"
+        "Message: asking about CT results; taken by {st:first}."
+    ),
     "Tel enc {date:md}: pt's {relw} called, pt more confused since {date:day_mon}. Advised ED. -{st:initials}",
     "Phone note: {pt:first} called, pharmacy ({pharm}) did not receive rx. Resent. {st:init_last}, RN",
     "TC from {hosp2} ({st:full}) re: bed availability; call back {phone}.",
@@ -267,8 +269,10 @@ PHONE_MESSAGES = (
     "Page from lab at {phone:ext_internal}: critical INR, {md:dr_last} notified.",
     "Left message for {md:dr_last} at {phone:ext_only}, awaiting call back.",
     "Call received from {org} re: work note for {pt:title_last}.",
-    ("** Phone call ** {date:abbr} caller: {rel:caps_full} ({relw}) ph {phone:paren_space} re: {pt:last_first} "
-     "DOB {dob:mdy4}"),
+    (
+        "** Phone call ** {date:abbr} caller: {rel:caps_full} ({relw}) ph {phone:paren_space} re: {pt:last_first} "
+        "DOB {dob:mdy4}"
+    ),
     "spoke w/ {rel:lower_first} ({relw}) by phone, will bring pt in {date2:md}.",
     "LM for pt at {phone:dots} to call back re: labs.",
     "Pt called from {town}, traveling, ran out of meds; sent to local pharmacy ({pharm}).",
@@ -322,8 +326,14 @@ NEGATIVES = (
 )
 
 BODY_POOLS = {"nursing": NURSING, "clinical": CLINICAL, "social": SOCIAL, "ages": AGES}
-ALL_POOLS = {**BODY_POOLS, "radiology": RADIOLOGY, "headers": HEADERS, "footers": FOOTERS,
-             "phone_messages": PHONE_MESSAGES, "negatives": NEGATIVES}
+ALL_POOLS = {
+    **BODY_POOLS,
+    "radiology": RADIOLOGY,
+    "headers": HEADERS,
+    "footers": FOOTERS,
+    "phone_messages": PHONE_MESSAGES,
+    "negatives": NEGATIVES,
+}
 
 
 def count_templates() -> dict[str, int]:
@@ -339,20 +349,32 @@ SLOT = re.compile(r"\{(\w+)(?::(\w+))?\}")
 def _decoy(kind: str, rng: random.Random) -> str:
     r = rng.randint
     return {
-        "bp": lambda: f"{r(86, 196)}/{r(40, 112)}", "pain": lambda: f"{r(0, 10)}/10",
+        "bp": lambda: f"{r(86, 196)}/{r(40, 112)}",
+        "pain": lambda: f"{r(0, 10)}/10",
         "vent": lambda: f"{rng.choice((5, 8, 10, 12))}/{rng.choice((5, 8, 10, 14))}/{rng.choice((30, 35, 40, 50, 60))}",
-        "murmur": lambda: f"{r(1, 4)}/6", "strength": lambda: rng.choice((f"{r(2, 5)}/5", "4+/5", "4-/5")),
+        "murmur": lambda: f"{r(1, 4)}/6",
+        "strength": lambda: rng.choice((f"{r(2, 5)}/5", "4+/5", "4-/5")),
         "vision": lambda: f"20/{rng.choice((20, 25, 30, 40, 50, 70, 100, 200, 400))}",
-        "ratio": lambda: rng.choice(("1:1", "1:2", "1:3", "2:1")), "block": lambda: rng.choice(("2:1", "3:1", "4:1")),
-        "lab": lambda: f"{r(1, 14)}.{r(0, 9)}", "fraction": lambda: rng.choice(("1/2", "3/4", "1/4", "2/3")),
-        "apgar": lambda: f"{r(5, 9)}/{r(8, 9)}", "mmse": lambda: f"{r(14, 30)}/30",
+        "ratio": lambda: rng.choice(("1:1", "1:2", "1:3", "2:1")),
+        "block": lambda: rng.choice(("2:1", "3:1", "4:1")),
+        "lab": lambda: f"{r(1, 14)}.{r(0, 9)}",
+        "fraction": lambda: rng.choice(("1/2", "3/4", "1/4", "2/3")),
+        "apgar": lambda: f"{r(5, 9)}/{r(8, 9)}",
+        "mmse": lambda: f"{r(14, 30)}/30",
         "level": lambda: rng.choice(("L4/5", "L5/S1", "C5/6", "C6-7", "L3-4")),
-        "gp": lambda: f"G{r(1, 6)}P{r(0, 5)}", "dose": lambda: rng.choice(("5 mg", "40 mg", "0.5 mg", "1 g", "20 mg")),
-        "time": lambda: f"{r(0, 23):02d}{rng.choice(('00', '15', '30', '45'))}", "temp": lambda: f"{r(96, 102)}.{r(0, 9)}",
-        "cultures": lambda: f"{r(1, 4)}/4", "reflex": lambda: rng.choice(("2+", "1+", "3+", "2+/4")),
-        "dims": lambda: f"{r(1, 9)}.{r(0, 9)} x {r(1, 9)}.{r(0, 9)}", "ef": lambda: f"{r(15, 70)}%",
-        "rate": lambda: f"{r(5, 18)},{rng.choice(('000', '200', '500'))}", "gcs": lambda: rng.choice(("15", "E4V5M6", "14", "3T")),
-        "fev": lambda: f"0.{r(40, 85)}", "o2": lambda: f"{r(86, 100)}", "o2l": lambda: f"{r(1, 6)}",
+        "gp": lambda: f"G{r(1, 6)}P{r(0, 5)}",
+        "dose": lambda: rng.choice(("5 mg", "40 mg", "0.5 mg", "1 g", "20 mg")),
+        "time": lambda: f"{r(0, 23):02d}{rng.choice(('00', '15', '30', '45'))}",
+        "temp": lambda: f"{r(96, 102)}.{r(0, 9)}",
+        "cultures": lambda: f"{r(1, 4)}/4",
+        "reflex": lambda: rng.choice(("2+", "1+", "3+", "2+/4")),
+        "dims": lambda: f"{r(1, 9)}.{r(0, 9)} x {r(1, 9)}.{r(0, 9)}",
+        "ef": lambda: f"{r(15, 70)}%",
+        "rate": lambda: f"{r(5, 18)},{rng.choice(('000', '200', '500'))}",
+        "gcs": lambda: rng.choice(("15", "E4V5M6", "14", "3T")),
+        "fev": lambda: f"0.{r(40, 85)}",
+        "o2": lambda: f"{r(86, 100)}",
+        "o2l": lambda: f"{r(1, 6)}",
         "bmi": lambda: f"{r(17, 48)}.{r(0, 9)}",
     }[kind]()
 
@@ -363,8 +385,15 @@ class Renderer:
     def __init__(self, lex, cast: Cast, rng: random.Random):
         self.lex, self.cast, self.rng = lex, cast, rng
         c = cast
-        self.people = {"pt": c.patient, "rel": c.relatives[0], "rel2": c.relatives[1], "md": c.staff[0],
-                       "md2": c.staff[1], "rn": c.staff[2], "st": c.staff[3]}
+        self.people = {
+            "pt": c.patient,
+            "rel": c.relatives[0],
+            "rel2": c.relatives[1],
+            "md": c.staff[0],
+            "md2": c.staff[1],
+            "rn": c.staff[2],
+            "st": c.staff[3],
+        }
 
     def _date(self, which: str, form: str | None) -> list[Piece]:
         rng, c = self.rng, self.cast
@@ -378,8 +407,15 @@ class Renderer:
         pt = c.patient
         if name in self.people:
             return F.name_pieces(self.people[name], form or "any", rng)
-        pronouns = {"he": ("she", "he"), "He": ("She", "He"), "his": ("her", "his"), "His": ("Her", "His"),
-                    "him": ("her", "him"), "man": ("woman", "man"), "sexletter": ("F", "M")}
+        pronouns = {
+            "he": ("she", "he"),
+            "He": ("She", "He"),
+            "his": ("her", "his"),
+            "His": ("Her", "His"),
+            "him": ("her", "him"),
+            "man": ("woman", "man"),
+            "sexletter": ("F", "M"),
+        }
         if name in pronouns:
             return [lit(pronouns[name][pt.sex == "M"])]
         if name in ("relw", "Relw", "rel2w", "Rel2w"):
@@ -402,8 +438,13 @@ class Renderer:
         if name == "org":
             return [phi(rng.choice(c.orgs), "ORGANIZATION", "organization")]
         if name == "pharm":
-            return [phi(F.facility_name(lex, rng, ("{person} Pharmacy", "{place} Drug", "{person} Apothecary")),
-                        "ORGANIZATION", "pharmacy")]
+            return [
+                phi(
+                    F.facility_name(lex, rng, ("{person} Pharmacy", "{place} Drug", "{person} Apothecary")),
+                    "ORGANIZATION",
+                    "pharmacy",
+                )
+            ]
         if name == "town":
             return [phi(c.town, "CITY", "city:town")]
         if name == "wcity":
@@ -419,28 +460,66 @@ class Renderer:
         if name == "street":
             return [phi(F.street_text(lex, rng), "STREET", "street")]
         if name in ("phone", "fax"):
-            form = form or rng.choice(F.PHONE_FORMS if name == "phone" else ("paren", "dash10", "dots", "local7", "spaces"))
+            form = form or rng.choice(
+                F.PHONE_FORMS if name == "phone" else ("paren", "dash10", "dots", "local7", "spaces")
+            )
             return [phi(F.phone_text(rng, form), name.upper(), f"{name}:{form}")]
         if name == "email":
-            user = rng.choice((f"{pt.first}.{pt.last}", f"{pt.first[0]}{pt.last}{rng.randint(1, 99)}",
-                               f"{pt.last}{pt.first[0]}", f"{pt.first}{rng.randint(50, 99)}")).lower()
+            user = rng.choice(
+                (
+                    f"{pt.first}.{pt.last}",
+                    f"{pt.first[0]}{pt.last}{rng.randint(1, 99)}",
+                    f"{pt.last}{pt.first[0]}",
+                    f"{pt.first}{rng.randint(50, 99)}",
+                )
+            ).lower()
             return [phi(f"{user}@{c.email_domain}", "EMAIL", "email")]
         if name == "url":
-            return [phi(rng.choice((c.web_host, f"https://{c.web_host}/login", f"http://{c.web_host}/patients")),
-                        "URL", "url")]
+            return [
+                phi(
+                    rng.choice((c.web_host, f"https://{c.web_host}/login", f"http://{c.web_host}/patients")),
+                    "URL",
+                    "url",
+                )
+            ]
         if name == "ip":
-            return [phi(rng.choice((f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-                                    f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-                                    f"172.{rng.randint(16, 31)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}")),
-                        "IPADDR", "ip")]
+            return [
+                phi(
+                    rng.choice(
+                        (
+                            f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                            f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                            f"172.{rng.randint(16, 31)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                        )
+                    ),
+                    "IPADDR",
+                    "ip",
+                )
+            ]
         if name == "user":
             staff = c.staff[rng.randint(0, 3)]
-            return [phi(rng.choice((f"{staff.first[0]}{staff.last}{rng.randint(1, 9)}", f"{staff.last}{staff.first[0]}",
-                                    f"{staff.first}.{staff.last}", f"{staff.last[:6]}{rng.randint(10, 99)}")).lower(),
-                        "USERNAME", "username")]
-        makers = {"mrn": ("MEDICALRECORD", F.mrn_text), "ssn": ("SSN", F.ssn_text), "acct": ("ACCOUNT", F.account_text),
-                  "plan": ("HEALTHPLAN", F.healthplan_text), "idnum": ("IDNUM", F.idnum_text),
-                  "device": ("DEVICE", F.device_text)}
+            return [
+                phi(
+                    rng.choice(
+                        (
+                            f"{staff.first[0]}{staff.last}{rng.randint(1, 9)}",
+                            f"{staff.last}{staff.first[0]}",
+                            f"{staff.first}.{staff.last}",
+                            f"{staff.last[:6]}{rng.randint(10, 99)}",
+                        )
+                    ).lower(),
+                    "USERNAME",
+                    "username",
+                )
+            ]
+        makers = {
+            "mrn": ("MEDICALRECORD", F.mrn_text),
+            "ssn": ("SSN", F.ssn_text),
+            "acct": ("ACCOUNT", F.account_text),
+            "plan": ("HEALTHPLAN", F.healthplan_text),
+            "idnum": ("IDNUM", F.idnum_text),
+            "device": ("DEVICE", F.device_text),
+        }
         if name in makers:
             label, make = makers[name]
             return [phi(make(rng), label, name)]
@@ -451,7 +530,7 @@ class Renderer:
         at = 0
         for match in SLOT.finditer(template):
             if match.start() > at:
-                pieces.append(lit(template[at:match.start()]))
+                pieces.append(lit(template[at : match.start()]))
             pieces.extend(self.slot(match.group(1), match.group(2)))
             at = match.end()
         if at < len(template):

@@ -54,23 +54,77 @@ class Run:
     profile: bool = False  # torch.profiler over the last 3 steps, summarised
 
 
-COMMON = ("--training.deterministic", "false", "--checkpoint.enable", "false", "--validation.enable", "false",
-          "--metrics.log_freq", "1", "--metrics.enable_tensorboard", "false", "--stability.policy", "warn",
-          "--lr_scheduler.warmup_steps", "10")
+COMMON = (
+    "--training.deterministic",
+    "false",
+    "--checkpoint.enable",
+    "false",
+    "--validation.enable",
+    "false",
+    "--metrics.log_freq",
+    "1",
+    "--metrics.enable_tensorboard",
+    "false",
+    "--stability.policy",
+    "warn",
+    "--lr_scheduler.warmup_steps",
+    "10",
+)
 FAST_1B = ("--compile.enable", "true", "--activation_checkpoint.mode", "selective", "--model.vocab_size", "64000")
 RUNS = (
     Run("1b-bf16", "1b, seq 4096, bf16, compile, selective AC", "1b", 4096, 4, 30, FAST_1B, profile=True),
-    Run("1b-float8", "1b, seq 4096, float8 tensorwise (torchao), compile, selective AC", "1b", 4096, 4, 30,
-        FAST_1B + ("--float8.enable", "true", "--float8.recipe", "tensorwise"), needs="float8"),
-    Run("debug-fp32", "debug model, 50 steps, fp32 (the reference curve)", "debug", 512, 8, 50,
-        ("--training.mixed_precision_param", "float32"), timeout_s=90),
-    Run("debug-bf16", "debug model, 50 steps, bf16 (same data and seed)", "debug", 512, 8, 50,
-        ("--training.mixed_precision_param", "bfloat16"), timeout_s=90),
-    Run("7b-probe", "7b, seq 4096, bf16, full AC, largest micro-batch that fits", "7b", 4096, 8, 0,
-        ("--activation_checkpoint.mode", "full", "--model.vocab_size", "64000"), needs="h200", timeout_s=200,
-        probe=True),
-    Run("1b-float8-rowwise", "1b, seq 4096, float8 rowwise (torchao), compile, selective AC", "1b", 4096, 4, 30,
-        FAST_1B + ("--float8.enable", "true", "--float8.recipe", "rowwise"), needs="float8"),
+    Run(
+        "1b-float8",
+        "1b, seq 4096, float8 tensorwise (torchao), compile, selective AC",
+        "1b",
+        4096,
+        4,
+        30,
+        FAST_1B + ("--float8.enable", "true", "--float8.recipe", "tensorwise"),
+        needs="float8",
+    ),
+    Run(
+        "debug-fp32",
+        "debug model, 50 steps, fp32 (the reference curve)",
+        "debug",
+        512,
+        8,
+        50,
+        ("--training.mixed_precision_param", "float32"),
+        timeout_s=90,
+    ),
+    Run(
+        "debug-bf16",
+        "debug model, 50 steps, bf16 (same data and seed)",
+        "debug",
+        512,
+        8,
+        50,
+        ("--training.mixed_precision_param", "bfloat16"),
+        timeout_s=90,
+    ),
+    Run(
+        "7b-probe",
+        "7b, seq 4096, bf16, full AC, largest micro-batch that fits",
+        "7b",
+        4096,
+        8,
+        0,
+        ("--activation_checkpoint.mode", "full", "--model.vocab_size", "64000"),
+        needs="h200",
+        timeout_s=200,
+        probe=True,
+    ),
+    Run(
+        "1b-float8-rowwise",
+        "1b, seq 4096, float8 rowwise (torchao), compile, selective AC",
+        "1b",
+        4096,
+        4,
+        30,
+        FAST_1B + ("--float8.enable", "true", "--float8.recipe", "rowwise"),
+        needs="float8",
+    ),
 )
 BF16_TOLERANCE = 0.02  # bf16 vs fp32: |loss difference| / fp32 loss at every one of the 50 steps
 
@@ -84,22 +138,30 @@ def reference_rows() -> list[tuple[str, int, float, float]]:
     attention, seq 4096)."""
     from medtitan.models.llama import ModelArgs
 
-    llama3_8b = ModelArgs(dim=4096, n_layers=32, n_heads=32, n_kv_heads=8, vocab_size=128_256, ffn_dim=14_336,
-                          max_seq_len=8192)
-    olmo2_7b = ModelArgs(dim=4096, n_layers=32, n_heads=32, n_kv_heads=32, vocab_size=100_352, ffn_dim=11_008,
-                         max_seq_len=4096)
-    published = (("torchtitan Llama-3 8B, FSDP, bf16", llama3_8b, 8192, 5762),
-                 ("torchtitan Llama-3 8B, FSDP, bf16, compile", llama3_8b, 8192, 6667),
-                 ("torchtitan Llama-3 8B, FSDP, compile, float8", llama3_8b, 8192, 8532),
-                 ("OLMo-core 7B, bf16", olmo2_7b, 4096, 10_000),
-                 ("OLMo-core 7B, float8", olmo2_7b, 4096, 13_000))
-    return [(what, tokens, args.flops_per_token(seq), tokens * args.flops_per_token(seq) / H100_PEAK_FLOPS)
-            for what, args, seq, tokens in published]
+    llama3_8b = ModelArgs(
+        dim=4096, n_layers=32, n_heads=32, n_kv_heads=8, vocab_size=128_256, ffn_dim=14_336, max_seq_len=8192
+    )
+    olmo2_7b = ModelArgs(
+        dim=4096, n_layers=32, n_heads=32, n_kv_heads=32, vocab_size=100_352, ffn_dim=11_008, max_seq_len=4096
+    )
+    published = (
+        ("torchtitan Llama-3 8B, FSDP, bf16", llama3_8b, 8192, 5762),
+        ("torchtitan Llama-3 8B, FSDP, bf16, compile", llama3_8b, 8192, 6667),
+        ("torchtitan Llama-3 8B, FSDP, compile, float8", llama3_8b, 8192, 8532),
+        ("OLMo-core 7B, bf16", olmo2_7b, 4096, 10_000),
+        ("OLMo-core 7B, float8", olmo2_7b, 4096, 13_000),
+    )
+    return [
+        (what, tokens, args.flops_per_token(seq), tokens * args.flops_per_token(seq) / H100_PEAK_FLOPS)
+        for what, args, seq, tokens in published
+    ]
 
 
 def reference_table() -> str:
     lines = ["| published (H100, per GPU) | tokens/s | FLOPs/token | MFU |", "|---|---|---|---|"]
-    lines += [f"| {what} | {tokens:,} | {flops / 1e9:.1f} G | {mfu:.1%} |" for what, tokens, flops, mfu in reference_rows()]
+    lines += [
+        f"| {what} | {tokens:,} | {flops / 1e9:.1f} G | {mfu:.1%} |" for what, tokens, flops, mfu in reference_rows()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -112,13 +174,33 @@ def run_config(run: Run, dump: str):
     from medtitan.config import load_job_config
 
     batch = run.local_batch
-    overrides = [*COMMON, "--model.flavor", run.flavor, "--training.seq_len", str(run.seq_len),
-                 "--training.local_batch_size", str(batch), "--training.global_batch_size", str(batch),
-                 "--training.steps", str(max(run.steps, 1)), "--data.shards", str(shards_for(run.seq_len)),
-                 "--job.dump_folder", dump, *run.overrides]
+    overrides = [
+        *COMMON,
+        "--model.flavor",
+        run.flavor,
+        "--training.seq_len",
+        str(run.seq_len),
+        "--training.local_batch_size",
+        str(batch),
+        "--training.global_batch_size",
+        str(batch),
+        "--training.steps",
+        str(max(run.steps, 1)),
+        "--data.shards",
+        str(shards_for(run.seq_len)),
+        "--job.dump_folder",
+        dump,
+        *run.overrides,
+    ]
     if run.profile:
-        overrides += ["--profiling.enable", "true", "--profiling.start_step", str(run.steps - 2),
-                      "--profiling.steps", "3"]
+        overrides += [
+            "--profiling.enable",
+            "true",
+            "--profiling.start_step",
+            str(run.steps - 2),
+            "--profiling.steps",
+            "3",
+        ]
     return load_job_config(BASE_CONFIG, overrides)
 
 
@@ -161,8 +243,11 @@ def dry_run(wheels: Path) -> int:
     of its sequence length, the wheels the GPU machine installs are present, and every run fits
     the memory estimate of `medtitan plan` on the GPUs it is meant for."""
     problems = []
-    for pattern, what in (("medtitan-*-abi3-*.whl", "the medtitan abi3 wheel"), ("torchao-*.whl", "torchao"),
-                          ("zstandard-*.whl", "zstandard")):
+    for pattern, what in (
+        ("medtitan-*-abi3-*.whl", "the medtitan abi3 wheel"),
+        ("torchao-*.whl", "torchao"),
+        ("zstandard-*.whl", "zstandard"),
+    ):
         found = sorted(wheels.glob(pattern))
         print(f"wheel {what}: {found[0].name if found else 'MISSING'}")
         if len(found) != 1:
@@ -178,8 +263,10 @@ def dry_run(wheels: Path) -> int:
         for gpu in gpus:
             planned = memory_plan_gib(run, gpu)
             fits = planned < GPU_MEMORY_GIB[gpu]
-            print(f"{run.name:<18} {run.flavor:>5} seq {run.seq_len} micro-batch {run.local_batch}: plan "
-                  f"{planned:6.1f} GiB on {gpu} ({GPU_MEMORY_GIB[gpu]} GiB): {'fits' if fits else 'DOES NOT FIT'}")
+            print(
+                f"{run.name:<18} {run.flavor:>5} seq {run.seq_len} micro-batch {run.local_batch}: plan "
+                f"{planned:6.1f} GiB on {gpu} ({GPU_MEMORY_GIB[gpu]} GiB): {'fits' if fits else 'DOES NOT FIT'}"
+            )
             if not fits and not run.probe:
                 problems.append(f"{run.name}: the plan's {planned:.1f} GiB exceed the {gpu}'s {GPU_MEMORY_GIB[gpu]}")
         if run.probe:
@@ -205,10 +292,18 @@ def child(run: Run, result_path: Path) -> None:
     config = run_config(run, dump)
     started = time.perf_counter()
     trainer = Trainer(config)
-    result = {"name": run.name, "what": run.what, "flavor": run.flavor, "seq_len": run.seq_len,
-              "setup_s": time.perf_counter() - started, "init_s": trainer.init_seconds, "float8": trainer.float8,
-              "param_dtype": str(trainer.param_dtype).removeprefix("torch."),
-              "parameters": trainer.args.parameter_count(), "flops_per_token": trainer.flops_per_token}
+    result = {
+        "name": run.name,
+        "what": run.what,
+        "flavor": run.flavor,
+        "seq_len": run.seq_len,
+        "setup_s": time.perf_counter() - started,
+        "init_s": trainer.init_seconds,
+        "float8": trainer.float8,
+        "param_dtype": str(trainer.param_dtype).removeprefix("torch."),
+        "parameters": trainer.args.parameter_count(),
+        "flops_per_token": trainer.flops_per_token,
+    }
     peak, parameters = trainer.peak_flops, trainer.args.parameter_count()
     if run.probe:
         result |= probe(trainer, run, peak)
@@ -220,11 +315,16 @@ def child(run: Run, result_path: Path) -> None:
         last_timed = run.steps - 3 if run.profile else run.steps  # profiled steps run slower
         timed = [s for r, s in zip(records, step_s) if WARMUP_STEPS < r["step"] <= last_timed]
         on_gpu = trainer.device.type == "cuda"
-        result |= {"local_batch": run.local_batch, "steps": run.steps, "timed_steps": len(timed),
-                   "tokens_per_s": len(timed) * tokens_per_step / sum(timed), "first_steps_s": step_s[:3],
-                   "losses": [r["loss"] for r in records][:50],
-                   "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if on_gpu else None,
-                   "peak_reserved_gib": torch.cuda.max_memory_reserved() / 2**30 if on_gpu else None}
+        result |= {
+            "local_batch": run.local_batch,
+            "steps": run.steps,
+            "timed_steps": len(timed),
+            "tokens_per_s": len(timed) * tokens_per_step / sum(timed),
+            "first_steps_s": step_s[:3],
+            "losses": [r["loss"] for r in records][:50],
+            "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if on_gpu else None,
+            "peak_reserved_gib": torch.cuda.max_memory_reserved() / 2**30 if on_gpu else None,
+        }
         profile = Path(dump) / "profile" / "summary.json"
         if profile.exists():
             result["profile"] = json.loads(profile.read_text())
@@ -262,21 +362,37 @@ def probe(trainer, run: Run, peak: float | None) -> dict:
             break
         peak_gib = torch.cuda.max_memory_allocated() / 2**30
         tokens_per_s = 2 * batch * run.seq_len / sum(times[1:])
-        sizes.append({"local_batch": batch, "peak_memory_gib": peak_gib,
-                      "peak_reserved_gib": torch.cuda.max_memory_reserved() / 2**30, "step_s": times,
-                      "tokens_per_s": tokens_per_s,
-                      "mfu": tokens_per_s * trainer.flops_per_token / peak if peak else None})
+        sizes.append(
+            {
+                "local_batch": batch,
+                "peak_memory_gib": peak_gib,
+                "peak_reserved_gib": torch.cuda.max_memory_reserved() / 2**30,
+                "step_s": times,
+                "tokens_per_s": tokens_per_s,
+                "mfu": tokens_per_s * trainer.flops_per_token / peak if peak else None,
+            }
+        )
         print(f"probe: micro-batch {batch}: {peak_gib:.1f} GiB peak, {tokens_per_s:,.0f} tokens/s", flush=True)
         ran = [s for s in sizes if "peak_memory_gib" in s]
         if len(ran) >= 2 and 2 * ran[-1]["peak_memory_gib"] - ran[-2]["peak_memory_gib"] > 0.94 * total:
-            sizes.append({"local_batch": batch + 1, "skipped": "a line through the last two peaks exceeds 94% of "
-                                                                f"{total:.1f} GiB"})
+            sizes.append(
+                {
+                    "local_batch": batch + 1,
+                    "skipped": f"a line through the last two peaks exceeds 94% of {total:.1f} GiB",
+                }
+            )
             break
     ran = [s for s in sizes if "peak_memory_gib" in s]
     best = ran[-1] if ran else {}
-    return {"probe": sizes, "local_batch": best.get("local_batch"), "tokens_per_s": best.get("tokens_per_s"),
-            "peak_memory_gib": best.get("peak_memory_gib"), "peak_reserved_gib": best.get("peak_reserved_gib"),
-            "losses": losses[:20], "gpu_memory_gib": total}
+    return {
+        "probe": sizes,
+        "local_batch": best.get("local_batch"),
+        "tokens_per_s": best.get("tokens_per_s"),
+        "peak_memory_gib": best.get("peak_memory_gib"),
+        "peak_reserved_gib": best.get("peak_reserved_gib"),
+        "losses": losses[:20],
+        "gpu_memory_gib": total,
+    }
 
 
 # ---------------------------------------------------------------- on the GPU: the whole program
@@ -285,8 +401,9 @@ def probe(trainer, run: Run, peak: float | None) -> dict:
 @dataclass
 class Report:
     out: Path
-    data: dict = field(default_factory=lambda: {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                                 "runs": {}})
+    data: dict = field(
+        default_factory=lambda: {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": {}}
+    )
 
     def save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -304,9 +421,15 @@ def gpu_facts() -> dict:
     import torch
 
     props = torch.cuda.get_device_properties(0)
-    facts = {"name": props.name, "memory_gib": props.total_memory / 2**30,
-             "compute_capability": f"{props.major}.{props.minor}", "multiprocessors": props.multi_processor_count,
-             "torch": torch.__version__, "cuda": torch.version.cuda, "python": sys.version.split()[0]}
+    facts = {
+        "name": props.name,
+        "memory_gib": props.total_memory / 2**30,
+        "compute_capability": f"{props.major}.{props.minor}",
+        "multiprocessors": props.multi_processor_count,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": sys.version.split()[0],
+    }
     try:
         facts["nccl"] = ".".join(map(str, torch.cuda.nccl.version()))
     except Exception as error:  # noqa: BLE001 - a fact we report, not one we need
@@ -317,8 +440,13 @@ def gpu_facts() -> dict:
         except Exception as error:  # noqa: BLE001
             facts[module] = f"not importable: {error}"
     try:
-        facts["driver"] = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                         check=False, capture_output=True, text=True, timeout=20).stdout.strip()
+        facts["driver"] = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired) as error:
         facts["driver"] = f"unknown ({error})"
     from medtitan.metrics import device_peak_flops
@@ -331,18 +459,32 @@ def runnable(run: Run, facts: dict) -> str | None:
     """Why a run cannot run on this GPU, or None."""
     major, minor = map(int, facts["compute_capability"].split("."))
     if run.needs == "float8" and ((major, minor) < (8, 9) or facts["torchao"].startswith("not")):
-        return f"float8 needs compute capability 8.9+ and torchao (this GPU {facts['compute_capability']}, " \
-               f"torchao {facts['torchao']})"
+        return (
+            f"float8 needs compute capability 8.9+ and torchao (this GPU {facts['compute_capability']}, "
+            f"torchao {facts['torchao']})"
+        )
     if run.needs == "h200" and facts["memory_gib"] < 120:
-        return f"the 7b flavor's fp32 weights, gradients and Adam moments alone are 99 GB; this GPU has " \
-               f"{facts['memory_gib']:.0f} GiB (1b is the largest flavor that fits)"
+        return (
+            f"the 7b flavor's fp32 weights, gradients and Adam moments alone are 99 GB; this GPU has "
+            f"{facts['memory_gib']:.0f} GiB (1b is the largest flavor that fits)"
+        )
     return None
 
 
 def run_child(run: Run, report: Report, timeout: float) -> dict:
     result_path = Path(tempfile.mkdtemp()) / "result.json"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1",
-               str(Path(__file__).resolve()), "--child", run.name, "--result", str(result_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=1",
+        str(Path(__file__).resolve()),
+        "--child",
+        run.name,
+        "--result",
+        str(result_path),
+    ]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, cwd=REPO)
@@ -355,8 +497,12 @@ def run_child(run: Run, report: Report, timeout: float) -> dict:
     if result_path.exists():
         return json.loads(result_path.read_text()) | {"wall_s": seconds}
     tail = [line for line in output.splitlines() if line.strip()][-3:]
-    return {"name": run.name, "what": run.what, "error": f"exit {code} after {seconds:.0f} s: " + " | ".join(tail)[-600:],
-            "wall_s": seconds}
+    return {
+        "name": run.name,
+        "what": run.what,
+        "error": f"exit {code} after {seconds:.0f} s: " + " | ".join(tail)[-600:],
+        "wall_s": seconds,
+    }
 
 
 def compare_precisions(runs: dict) -> dict | None:
@@ -365,10 +511,15 @@ def compare_precisions(runs: dict) -> dict | None:
         return None
     steps = min(len(fp32), len(bf16))
     relative = [abs(b - f) / f for f, b in zip(fp32[:steps], bf16[:steps])]
-    return {"steps": steps, "max_relative_difference": max(relative),
-            "mean_relative_difference_last_10": sum(relative[-10:]) / len(relative[-10:]),
-            "tolerance": BF16_TOLERANCE, "agree": max(relative) <= BF16_TOLERANCE,
-            "fp32_first_last": [fp32[0], fp32[steps - 1]], "bf16_first_last": [bf16[0], bf16[steps - 1]]}
+    return {
+        "steps": steps,
+        "max_relative_difference": max(relative),
+        "mean_relative_difference_last_10": sum(relative[-10:]) / len(relative[-10:]),
+        "tolerance": BF16_TOLERANCE,
+        "agree": max(relative) <= BF16_TOLERANCE,
+        "fp32_first_last": [fp32[0], fp32[steps - 1]],
+        "bf16_first_last": [bf16[0], bf16[steps - 1]],
+    }
 
 
 def gpu_tests(report: Report, timeout: float) -> dict:
@@ -381,7 +532,11 @@ def gpu_tests(report: Report, timeout: float) -> dict:
         output, code = (expired.stdout or b"").decode(errors="replace"), "timeout"
     report.log(f"===== pytest -m gpu ({time.perf_counter() - started:.0f} s, exit {code})\n{output[-8000:]}")
     summary = [line for line in output.splitlines() if " passed" in line or " failed" in line or " error" in line]
-    return {"exit": code, "summary": summary[-1] if summary else output[-300:], "seconds": time.perf_counter() - started}
+    return {
+        "exit": code,
+        "summary": summary[-1] if summary else output[-300:],
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def main_gpu(out: Path, only: set[str] | None, budget_s: float, cpu_smoke: bool = False) -> int:
@@ -392,8 +547,11 @@ def main_gpu(out: Path, only: set[str] | None, budget_s: float, cpu_smoke: bool 
     if not torch.cuda.is_available() and not cpu_smoke:
         print("measure: no CUDA device; use --dry-run on a CPU machine", file=sys.stderr)
         return 2
-    facts = report.data["gpu"] = gpu_facts() if not cpu_smoke else {"name": "cpu", "compute_capability": "0.0",
-                                                                     "memory_gib": 0.0, "torchao": "not used"}
+    facts = report.data["gpu"] = (
+        gpu_facts()
+        if not cpu_smoke
+        else {"name": "cpu", "compute_capability": "0.0", "memory_gib": 0.0, "torchao": "not used"}
+    )
     report.log(json.dumps(facts))
     report.save()
     if only is None or "tests" in only:
@@ -425,44 +583,69 @@ def _percent(value) -> str:
 
 def markdown(data: dict) -> str:
     facts = data.get("gpu", {})
-    lines = [(f"GPU: {facts.get('name')} ({facts.get('memory_gib', 0):.0f} GiB, compute capability "
-             f"{facts.get('compute_capability')}), driver {facts.get('driver')}, torch {facts.get('torch')} "
-             f"(CUDA {facts.get('cuda')}, NCCL {facts.get('nccl')}), torchao {facts.get('torchao')}, "
-             f"triton {facts.get('triton')}; peak bf16 {facts.get('peak_bf16_tflops')} TFLOP/s"), ""]
+    lines = [
+        (
+            f"GPU: {facts.get('name')} ({facts.get('memory_gib', 0):.0f} GiB, compute capability "
+            f"{facts.get('compute_capability')}), driver {facts.get('driver')}, torch {facts.get('torch')} "
+            f"(CUDA {facts.get('cuda')}, NCCL {facts.get('nccl')}), torchao {facts.get('torchao')}, "
+            f"triton {facts.get('triton')}; peak bf16 {facts.get('peak_bf16_tflops')} TFLOP/s"
+        ),
+        "",
+    ]
     if "tests" in data:
         lines += [f"CUDA tests (pytest -m gpu): {data['tests']['summary']}", ""]
-    lines += ["| run | micro-batch | tokens/s/GPU | MFU (attention) | MFU (6N) | peak GiB | losses 1, 10, 20 |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "| run | micro-batch | tokens/s/GPU | MFU (attention) | MFU (6N) | peak GiB | losses 1, 10, 20 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, r in data.get("runs", {}).items():
         if "skipped" in r or "error" in r:
-            lines.append(f"| {name}: {r['what']} | | {'skipped: ' + r['skipped'] if 'skipped' in r else 'ERROR: ' + r['error']} |"
-                         " | | | |")
+            lines.append(
+                f"| {name}: {r['what']} | | {'skipped: ' + r['skipped'] if 'skipped' in r else 'ERROR: ' + r['error']} |"
+                " | | | |"
+            )
             continue
         losses = r.get("losses") or []
         shown = ", ".join(f"{losses[i]:.3f}" for i in (0, 9, 19) if i < len(losses))
         tokens = f"{r['tokens_per_s']:,.0f}" if r.get("tokens_per_s") else "-"
         peak = f"{r['peak_memory_gib']:.1f}" if r.get("peak_memory_gib") else "-"
-        lines.append(f"| {name}: {r['what']} | {r.get('local_batch')} | {tokens} | {_percent(r.get('mfu'))} | "
-                     f"{_percent(r.get('mfu_6n'))} | {peak} | {shown} |")
+        lines.append(
+            f"| {name}: {r['what']} | {r.get('local_batch')} | {tokens} | {_percent(r.get('mfu'))} | "
+            f"{_percent(r.get('mfu_6n'))} | {peak} | {shown} |"
+        )
     comparison = data.get("bf16_vs_fp32")
     if comparison:
-        lines += ["", (f"bf16 vs fp32, debug model, {comparison['steps']} steps: max relative loss difference "
-                      f"{comparison['max_relative_difference']:.4f}, mean over the last 10 "
-                      f"{comparison['mean_relative_difference_last_10']:.4f} (tolerance {comparison['tolerance']}): "
-                      f"{'agree' if comparison['agree'] else 'DISAGREE'}")]
+        lines += [
+            "",
+            (
+                f"bf16 vs fp32, debug model, {comparison['steps']} steps: max relative loss difference "
+                f"{comparison['max_relative_difference']:.4f}, mean over the last 10 "
+                f"{comparison['mean_relative_difference_last_10']:.4f} (tolerance {comparison['tolerance']}): "
+                f"{'agree' if comparison['agree'] else 'DISAGREE'}"
+            ),
+        ]
     bf16, fp8 = data.get("runs", {}).get("1b-bf16", {}), data.get("runs", {}).get("1b-float8", {})
     if bf16.get("tokens_per_s") and fp8.get("tokens_per_s"):
         lines += ["", f"float8 / bf16 (1b): {fp8['tokens_per_s'] / bf16['tokens_per_s']:.2f}x"]
     profile = bf16.get("profile")
     if profile and profile.get("device") == "cuda":
-        lines += ["", (f"Profile of 1b-bf16, steps {profile['first_step']}-{profile['first_step'] + profile['steps'] - 1}: "
-                      f"{profile['wall_ms_per_step']:.0f} ms per step, device busy {profile['device_busy_fraction']:.1%}, "
-                      f"host gaps {profile['host_gap_ms_per_step']:.1f} ms/step, communication "
-                      f"{profile['communication_ms_per_step']:.1f} ms/step "
-                      f"({profile['exposed_communication_ms_per_step']:.1f} exposed)"), "",
-                  "| kernel | calls | ms/step | share |", "|---|---|---|---|"]
-        lines += [f"| `{k['name'][:90]}` | {k['calls']} | {k['ms_per_step']:.1f} | {k['share']:.1%} |"
-                  for k in profile["top_kernels"][:12]]
+        lines += [
+            "",
+            (
+                f"Profile of 1b-bf16, steps {profile['first_step']}-{profile['first_step'] + profile['steps'] - 1}: "
+                f"{profile['wall_ms_per_step']:.0f} ms per step, device busy {profile['device_busy_fraction']:.1%}, "
+                f"host gaps {profile['host_gap_ms_per_step']:.1f} ms/step, communication "
+                f"{profile['communication_ms_per_step']:.1f} ms/step "
+                f"({profile['exposed_communication_ms_per_step']:.1f} exposed)"
+            ),
+            "",
+            "| kernel | calls | ms/step | share |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{k['name'][:90]}` | {k['calls']} | {k['ms_per_step']:.1f} | {k['share']:.1%} |"
+            for k in profile["top_kernels"][:12]
+        ]
     return "\n".join(lines) + "\n\n" + reference_table()
 
 

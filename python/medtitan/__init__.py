@@ -21,6 +21,8 @@ def load_model(checkpoint_dir):
     from medtitan.checkpoint import load_model as load
 
     return load(checkpoint_dir)
+
+
 from medtitan.tokenizer.fertility import fertility  # noqa: E402
 
 __all__ = ["__version__", "Tokenizer", "fertility", "load_model", "train_tokenizer"]

@@ -61,8 +61,13 @@ class CheckpointManager:
         dist.barrier()
         model_state, optim_state = get_state_dict(model, optimizer)
         dcp.save({"model": model_state, "optimizer": optim_state}, checkpoint_id=str(tmp))
-        extra = {"step": step, "loader": loader.state_dict(), "guard": guard.state_dict(), "rng": _rng_state(),
-                 "world_size": dist.get_world_size()}
+        extra = {
+            "step": step,
+            "loader": loader.state_dict(),
+            "guard": guard.state_dict(),
+            "rng": _rng_state(),
+            "world_size": dist.get_world_size(),
+        }
         torch.save(extra, tmp / f"extra-rank{self.rank}.pt")
         if step in training_faults()["crash_in_save"]:
             crash()  # after the files, before the rename that marks the checkpoint complete
@@ -76,7 +81,7 @@ class CheckpointManager:
 
     def _prune(self) -> None:
         steps = self.steps()
-        keep = set(steps[-self.config.keep_latest_k:]) if self.config.keep_latest_k > 0 else set(steps)
+        keep = set(steps[-self.config.keep_latest_k :]) if self.config.keep_latest_k > 0 else set(steps)
         if self.config.keep_every_n > 0:
             keep |= {s for s in steps if (s // max(1, self.config.interval)) % self.config.keep_every_n == 0}
         for step in steps:
@@ -113,7 +118,9 @@ def load_model(checkpoint_dir: str | Path) -> torch.nn.Module:
     checkpoint_dir = Path(checkpoint_dir)
     description_path = checkpoint_dir / "model.json"
     if not description_path.exists():
-        raise FileNotFoundError(f"{description_path}: missing; is {checkpoint_dir} a medtitan checkpoint (step-N folder)?")
+        raise FileNotFoundError(
+            f"{description_path}: missing; is {checkpoint_dir} a medtitan checkpoint (step-N folder)?"
+        )
     description = json.loads(description_path.read_text())
     known = {f.name for f in fields(ModelArgs)}
     args = {k: v for k, v in description["args"].items() if k in known}

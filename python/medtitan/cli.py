@@ -45,8 +45,16 @@ def _plan(args: argparse.Namespace) -> int:
     from medtitan.plan import format_plan, plan
 
     config = load_job_config(args.config)
-    result = plan(config, args.gpus, args.gpu, args.mfu, args.tokens, args.price_per_gpu_hour,
-                  parameters=args.parameters, checkpoint_write_gb_per_s=args.checkpoint_gb_per_s)
+    result = plan(
+        config,
+        args.gpus,
+        args.gpu,
+        args.mfu,
+        args.tokens,
+        args.price_per_gpu_hour,
+        parameters=args.parameters,
+        checkpoint_write_gb_per_s=args.checkpoint_gb_per_s,
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -65,12 +73,15 @@ def _eval_mcq(args: argparse.Namespace) -> int:
     results = {}
     for path in args.inputs:
         items = load_items(path)[: args.limit] if args.limit else load_items(path)
-        result = evaluate_mcq(model, tokenizer, items, k_shot=args.k_shot, normalize=args.normalize,
-                              max_len=model.args.max_seq_len)
+        result = evaluate_mcq(
+            model, tokenizer, items, k_shot=args.k_shot, normalize=args.normalize, max_len=model.args.max_seq_len
+        )
         results[str(path)] = result
         low, high = result["ci95"]
-        print(f"{path}: accuracy {result['accuracy']:.1%} ({result['correct']}/{result['items']}), 95% CI "
-              f"[{low:.1%}, {high:.1%}], chance {result['chance']:.1%}, {args.k_shot}-shot, normalize={args.normalize}")
+        print(
+            f"{path}: accuracy {result['accuracy']:.1%} ({result['correct']}/{result['items']}), 95% CI "
+            f"[{low:.1%}, {high:.1%}], chance {result['chance']:.1%}, {args.k_shot}-shot, normalize={args.normalize}"
+        )
     if args.json:
         _write_json(args.json, results)
     return 0
@@ -82,8 +93,9 @@ def _eval_perplexity(args: argparse.Namespace) -> int:
     from medtitan.eval.perplexity import evaluate_perplexity, format_perplexity
 
     model = load_model(args.checkpoint)
-    result = evaluate_perplexity(model, args.shards, batch_size=args.batch_size, max_samples=args.max_samples,
-                                 progress=True)
+    result = evaluate_perplexity(
+        model, args.shards, batch_size=args.batch_size, max_samples=args.max_samples, progress=True
+    )
     print(format_perplexity(result))
     if args.json:
         _write_json(args.json, result)
@@ -99,8 +111,15 @@ def _eval_phi_probe(args: argparse.Namespace) -> int:
     pairs = load_pairs(args.pairs)
     pairs = pairs[: args.limit] if args.limit else pairs
     model = load_model(args.checkpoint)
-    result = probe(model, Tokenizer.from_file(args.tokenizer), pairs, samples=args.samples,
-                   temperature=args.temperature, seed=args.seed, progress=True)
+    result = probe(
+        model,
+        Tokenizer.from_file(args.tokenizer),
+        pairs,
+        samples=args.samples,
+        temperature=args.temperature,
+        seed=args.seed,
+        progress=True,
+    )
     print(format_probe(result))
     if args.json:
         _write_json(args.json, result)
@@ -110,11 +129,19 @@ def _eval_phi_probe(args: argparse.Namespace) -> int:
 def _export_hf(args: argparse.Namespace) -> int:
     from medtitan.export import export_hf
 
-    record = export_hf(args.checkpoint, args.output, args.tokenizer, dtype=args.dtype, force=args.force,
-                       max_shard_bytes=int(args.max_shard_gb * 1e9))
-    print(f"{args.output}: LlamaForCausalLM, {record['parameters']:,} parameters, {args.dtype}, "
-          f"{len(record['weights'])} weight file(s), tokenizer of {record['tokenizer']['vocab_size']:,} pieces "
-          f"(from {args.checkpoint}, step {record['step']})")
+    record = export_hf(
+        args.checkpoint,
+        args.output,
+        args.tokenizer,
+        dtype=args.dtype,
+        force=args.force,
+        max_shard_bytes=int(args.max_shard_gb * 1e9),
+    )
+    print(
+        f"{args.output}: LlamaForCausalLM, {record['parameters']:,} parameters, {args.dtype}, "
+        f"{len(record['weights'])} weight file(s), tokenizer of {record['tokenizer']['vocab_size']:,} pieces "
+        f"(from {args.checkpoint}, step {record['step']})"
+    )
     return 0
 
 
@@ -147,8 +174,10 @@ def _init(args: argparse.Namespace) -> int:
     for name in TEMPLATES:
         (folder / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
     print(f"wrote {', '.join(str(folder / name) for name in TEMPLATES)}; put JSONL files in {folder / 'corpus'}, then:")
-    print(f"  medtitan-data train-tokenizer {folder / 'corpus'} --config {folder / 'tokenizer.toml'} "
-          f"--output {folder / 'tokenizer'}")
+    print(
+        f"  medtitan-data train-tokenizer {folder / 'corpus'} --config {folder / 'tokenizer.toml'} "
+        f"--output {folder / 'tokenizer'}"
+    )
     print(f"  medtitan-data build --config {folder / 'build.toml'}")
     print(f"  torchrun --standalone --nproc_per_node=2 -m medtitan.train --config {folder / 'train.toml'}")
     return 0
@@ -157,9 +186,7 @@ def _init(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medtitan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="versions of medtitan, its Rust core, Python and torch").set_defaults(
-        run=_info
-    )
+    commands.add_parser("info", help="versions of medtitan, its Rust core, Python and torch").set_defaults(run=_info)
     starter = commands.add_parser("init", help="starter configs (build, tokenizer, train) in a folder, from templates")
     starter.add_argument("folder", type=Path, help="the project folder (created)")
     starter.add_argument("--force", action="store_true", help="replace configs that exist")
@@ -175,24 +202,37 @@ def main(argv: list[str] | None = None) -> int:
     planner.add_argument("--checkpoint-gb-per-s", type=float, default=2.0, help="checkpoint write bandwidth")
     planner.add_argument("--json", action="store_true", help="print the plan as JSON")
     planner.set_defaults(run=_plan)
-    exporter = commands.add_parser("export-hf", help="a checkpoint as a HuggingFace LlamaForCausalLM folder (no custom code)")
+    exporter = commands.add_parser(
+        "export-hf", help="a checkpoint as a HuggingFace LlamaForCausalLM folder (no custom code)"
+    )
     exporter.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N), any sharding")
     exporter.add_argument("--output", required=True, type=Path, help="the folder to write (written atomically)")
-    exporter.add_argument("--tokenizer", type=Path,
-                          help="the tokenizer.model to ship (default: the one the checkpoint's model.json records)")
+    exporter.add_argument(
+        "--tokenizer",
+        type=Path,
+        help="the tokenizer.model to ship (default: the one the checkpoint's model.json records)",
+    )
     exporter.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     exporter.add_argument("--max-shard-gb", type=float, default=5.0, help="split weights above this size (GB)")
     exporter.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     exporter.set_defaults(run=_export_hf)
-    card = commands.add_parser("model-card", help="a Markdown model card from the checkpoint, data manifest, metrics and evals")
+    card = commands.add_parser(
+        "model-card", help="a Markdown model card from the checkpoint, data manifest, metrics and evals"
+    )
     card.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
     card.add_argument("--build", type=Path, help="the build output it trained on (default: recorded in model.json)")
-    card.add_argument("--eval", action="append", type=Path, help="a JSON written by `medtitan eval ... --json` (repeatable)")
+    card.add_argument(
+        "--eval", action="append", type=Path, help="a JSON written by `medtitan eval ... --json` (repeatable)"
+    )
     card.add_argument("--name", help="the model's name (default: job.description)")
     card.add_argument("--output", type=Path, help="write here (e.g. EXPORT_DIR/README.md) instead of printing")
     card.set_defaults(run=_model_card)
-    evaluation = commands.add_parser("eval", help="evaluate a checkpoint").add_subparsers(dest="eval_command", required=True)
-    mcq = evaluation.add_parser("mcq", help="zero/k-shot multiple choice by option log-likelihood (MedQA, MedMCQA, PubMedQA)")
+    evaluation = commands.add_parser("eval", help="evaluate a checkpoint").add_subparsers(
+        dest="eval_command", required=True
+    )
+    mcq = evaluation.add_parser(
+        "mcq", help="zero/k-shot multiple choice by option log-likelihood (MedQA, MedMCQA, PubMedQA)"
+    )
     mcq.add_argument("inputs", nargs="+", type=Path, help="JSONL files of questions")
     mcq.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
     mcq.add_argument("--tokenizer", required=True, type=Path, help="the tokenizer.model the model was trained with")
@@ -203,17 +243,24 @@ def main(argv: list[str] | None = None) -> int:
     mcq.set_defaults(run=_eval_mcq)
     perplexity = evaluation.add_parser("perplexity", help="perplexity on shards, overall and per doc_type")
     perplexity.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
-    perplexity.add_argument("--shards", required=True, type=Path,
-                            help="a build output (its validation split is used) or a folder of shards")
+    perplexity.add_argument(
+        "--shards", required=True, type=Path, help="a build output (its validation split is used) or a folder of shards"
+    )
     perplexity.add_argument("--batch-size", type=int, default=8)
     perplexity.add_argument("--max-samples", type=int, help="only the first N samples")
     perplexity.add_argument("--json", type=Path)
     perplexity.set_defaults(run=_eval_perplexity)
-    phi = evaluation.add_parser("phi-probe", help="does the model reproduce PHI after its known prefix? k/N, greedy and sampled")
+    phi = evaluation.add_parser(
+        "phi-probe", help="does the model reproduce PHI after its known prefix? k/N, greedy and sampled"
+    )
     phi.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint folder (step-N)")
     phi.add_argument("--tokenizer", required=True, type=Path, help="the tokenizer.model the model was trained with")
-    phi.add_argument("--pairs", required=True, type=Path,
-                     help="JSONL of {prefix, secret[, type]}, or a build output built with [deid] probe_pairs")
+    phi.add_argument(
+        "--pairs",
+        required=True,
+        type=Path,
+        help="JSONL of {prefix, secret[, type]}, or a build output built with [deid] probe_pairs",
+    )
     phi.add_argument("--samples", type=int, default=8, help="sampled continuations per pair")
     phi.add_argument("--temperature", type=float, default=1.0)
     phi.add_argument("--seed", type=int, default=0)

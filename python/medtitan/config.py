@@ -129,10 +129,21 @@ class Stability:
 
 
 SECTIONS = {
-    "job": Job, "model": Model, "training": Training, "optimizer": Optimizer, "lr_scheduler": LRScheduler,
-    "parallelism": Parallelism, "checkpoint": Checkpoint, "metrics": Metrics, "validation": Validation,
-    "activation_checkpoint": ActivationCheckpoint, "compile": Compile, "float8": Float8, "data": Data,
-    "stability": Stability, "profiling": Profiling,
+    "job": Job,
+    "model": Model,
+    "training": Training,
+    "optimizer": Optimizer,
+    "lr_scheduler": LRScheduler,
+    "parallelism": Parallelism,
+    "checkpoint": Checkpoint,
+    "metrics": Metrics,
+    "validation": Validation,
+    "activation_checkpoint": ActivationCheckpoint,
+    "compile": Compile,
+    "float8": Float8,
+    "data": Data,
+    "stability": Stability,
+    "profiling": Profiling,
 }
 
 

@@ -19,17 +19,52 @@ STUB = Path(__file__).with_name("_core.pyi")
 
 # Parameter types by name, the same wherever the name appears.
 PARAMETERS = {
-    "text": "str", "texts": "Sequence[str]", "num_threads": "int | None", "ngram": "int", "num_perm": "int",
-    "seed": "int", "threshold": "float", "min_probability": "float", "bands": "int", "rows": "int",
-    "signatures": "bytes", "left": "Sequence[str]", "right": "Sequence[str]", "left_index": "Sequence[int]",
-    "right_index": "Sequence[int]", "a": "str", "b": "str", "n": "int", "pairs": "Sequence[tuple[int, int]]",
-    "path": "str | os.PathLike[str]", "packed": "str | os.PathLike[str]", "prefix": "str | os.PathLike[str]",
-    "sample_len": "int", "samples_per_shard": "int", "vocab_size": "int", "eos_id": "int",
-    "lexicons": "Mapping[str, Sequence[str]]", "model": "bytes | None", "use_rules": "bool",
-    "surrogate_seed": "int | None", "samples": "Sequence[str]", "min_words": "int", "ids": "bytes",
-    "offsets": "bytes", "order": "bytes", "data": "bytes", "text_field": "str", "id": "int", "piece": "str",
-    "examples": "Sequence[Any]", "corpus": "Sequence[str]", "epochs": "int", "log2_buckets": "int",
-    "corpus_folds": "int | None", "progress": "Callable[..., Any] | None", "runs": "int",
+    "text": "str",
+    "texts": "Sequence[str]",
+    "num_threads": "int | None",
+    "ngram": "int",
+    "num_perm": "int",
+    "seed": "int",
+    "threshold": "float",
+    "min_probability": "float",
+    "bands": "int",
+    "rows": "int",
+    "signatures": "bytes",
+    "left": "Sequence[str]",
+    "right": "Sequence[str]",
+    "left_index": "Sequence[int]",
+    "right_index": "Sequence[int]",
+    "a": "str",
+    "b": "str",
+    "n": "int",
+    "pairs": "Sequence[tuple[int, int]]",
+    "path": "str | os.PathLike[str]",
+    "packed": "str | os.PathLike[str]",
+    "prefix": "str | os.PathLike[str]",
+    "sample_len": "int",
+    "samples_per_shard": "int",
+    "vocab_size": "int",
+    "eos_id": "int",
+    "lexicons": "Mapping[str, Sequence[str]]",
+    "model": "bytes | None",
+    "use_rules": "bool",
+    "surrogate_seed": "int | None",
+    "samples": "Sequence[str]",
+    "min_words": "int",
+    "ids": "bytes",
+    "offsets": "bytes",
+    "order": "bytes",
+    "data": "bytes",
+    "text_field": "str",
+    "id": "int",
+    "piece": "str",
+    "examples": "Sequence[Any]",
+    "corpus": "Sequence[str]",
+    "epochs": "int",
+    "log2_buckets": "int",
+    "corpus_folds": "int | None",
+    "progress": "Callable[..., Any] | None",
+    "runs": "int",
     "min_counts": "Sequence[int] | None",
 }
 # Where one name means another type in one place: "Owner.method.parameter".
@@ -141,8 +176,14 @@ def _function(name: str, obj, indent: str = "", owner: str = "") -> list[str]:
 def render() -> str:
     from medtitan import _core
 
-    lines = ['"""Type stub of medtitan._core, the Rust core (written by `python -m medtitan.core_stub`; do not edit)."""',
-             "", "import os", "from collections.abc import Callable, Mapping, Sequence", "from typing import Any", ""]
+    lines = [
+        '"""Type stub of medtitan._core, the Rust core (written by `python -m medtitan.core_stub`; do not edit)."""',
+        "",
+        "import os",
+        "from collections.abc import Callable, Mapping, Sequence",
+        "from typing import Any",
+        "",
+    ]
     for name in sorted(n for n in dir(_core) if not n.startswith("_")):
         obj = getattr(_core, name)
         lines.append("")

@@ -50,8 +50,11 @@ _LAYER_NAMES = {
     "attention_norm.weight": "input_layernorm.weight",
     "ffn_norm.weight": "post_attention_layernorm.weight",
 }
-_TOP_NAMES = {"tok_embeddings.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
-              "output.weight": "lm_head.weight"}
+_TOP_NAMES = {
+    "tok_embeddings.weight": "model.embed_tokens.weight",
+    "norm.weight": "model.norm.weight",
+    "output.weight": "lm_head.weight",
+}
 
 
 def hf_name(name: str) -> str:
@@ -84,8 +87,9 @@ def hf_tensors(model) -> dict[str, torch.Tensor]:
     return out
 
 
-def write_safetensors(tensors: dict[str, torch.Tensor], output: Path, dtype: torch.dtype,
-                      max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES) -> list[str]:
+def write_safetensors(
+    tensors: dict[str, torch.Tensor], output: Path, dtype: torch.dtype, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
+) -> list[str]:
     """One model.safetensors, or numbered shards plus model.safetensors.index.json when the
     weights exceed max_shard_bytes; only one shard's converted tensors are in memory at a time."""
     from safetensors.torch import save_file
@@ -108,8 +112,10 @@ def write_safetensors(tensors: dict[str, torch.Tensor], output: Path, dtype: tor
     for names, file in zip(shards, files):
         save_file({n: tensors[n].to(dtype).contiguous() for n in names}, str(output / file), metadata={"format": "pt"})
     if len(shards) > 1:
-        index = {"metadata": {"total_size": total},
-                 "weight_map": {n: file for names, file in zip(shards, files) for n in names}}
+        index = {
+            "metadata": {"total_size": total},
+            "weight_map": {n: file for names, file in zip(shards, files) for n in names},
+        }
         (output / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
     return files
 
@@ -154,11 +160,15 @@ def _check_checkpoint(checkpoint: Path) -> None:
     if not checkpoint.is_dir():
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint folder")
     if not (checkpoint / "model.json").is_file():
-        steps = sorted((int(m.group(1)), p) for p in checkpoint.iterdir()
-                       if p.is_dir() and (m := re.match(r"^step-(\d+)$", p.name)))
+        steps = sorted(
+            (int(m.group(1)), p)
+            for p in checkpoint.iterdir()
+            if p.is_dir() and (m := re.match(r"^step-(\d+)$", p.name))
+        )
         hint = f"; pass a step folder, e.g. {steps[-1][1]}" if steps else "; pass a step-N folder"
-        raise FileNotFoundError(f"{checkpoint / 'model.json'}: missing, so {checkpoint} is not a medtitan "
-                                f"checkpoint{hint}")
+        raise FileNotFoundError(
+            f"{checkpoint / 'model.json'}: missing, so {checkpoint} is not a medtitan checkpoint{hint}"
+        )
     if not (checkpoint / ".metadata").is_file():
         raise FileNotFoundError(f"{checkpoint / '.metadata'}: missing; {checkpoint} is not a complete DCP checkpoint")
 
@@ -174,8 +184,14 @@ def _prepare_output(output: Path, force: bool) -> Path:
     return staging
 
 
-def export_hf(checkpoint: str | Path, output: str | Path, tokenizer: str | Path | None, dtype: str = "float32",
-              force: bool = False, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES) -> dict:
+def export_hf(
+    checkpoint: str | Path,
+    output: str | Path,
+    tokenizer: str | Path | None,
+    dtype: str = "float32",
+    force: bool = False,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+) -> dict:
     """Export the checkpoint folder `checkpoint` (step-N) to `output`; returns the
     medtitan_export.json record. The folder appears complete or not at all (written into
     OUTPUT.tmp, then renamed); a non-empty `output` is replaced only with `force`."""
@@ -189,20 +205,25 @@ def export_hf(checkpoint: str | Path, output: str | Path, tokenizer: str | Path 
         # Checkpoints record the tokenizer of the data they were trained on (train.py's model.json).
         recorded = json.loads((checkpoint / "model.json").read_text()).get("tokenizer", {}).get("path")
         if recorded is None:
-            raise ValueError(f"{checkpoint / 'model.json'} records no tokenizer (an older checkpoint): pass --tokenizer, "
-                             "the tokenizer.model the model was trained with (the data build's [build] tokenizer)")
+            raise ValueError(
+                f"{checkpoint / 'model.json'} records no tokenizer (an older checkpoint): pass --tokenizer, "
+                "the tokenizer.model the model was trained with (the data build's [build] tokenizer)"
+            )
         tokenizer = recorded
     tokenizer = Path(tokenizer)
     if not tokenizer.is_file():
-        raise FileNotFoundError(f"{tokenizer}: tokenizer model not found (pass the tokenizer.model the checkpoint "
-                                "was trained with)")
+        raise FileNotFoundError(
+            f"{tokenizer}: tokenizer model not found (pass the tokenizer.model the checkpoint was trained with)"
+        )
     description = json.loads((checkpoint / "model.json").read_text())
     sp_model = read_sentencepiece(tokenizer)
     model = load_model(checkpoint)
     args = model.args
     if len(sp_model.pieces) > args.vocab_size:
-        raise ValueError(f"{tokenizer}: {len(sp_model.pieces)} pieces, more than the model's vocab_size "
-                         f"{args.vocab_size} ({checkpoint / 'model.json'}); is it the tokenizer this model was trained with?")
+        raise ValueError(
+            f"{tokenizer}: {len(sp_model.pieces)} pieces, more than the model's vocab_size "
+            f"{args.vocab_size} ({checkpoint / 'model.json'}); is it the tokenizer this model was trained with?"
+        )
 
     staging = _prepare_output(output, force)
     try:
@@ -211,7 +232,9 @@ def export_hf(checkpoint: str | Path, output: str | Path, tokenizer: str | Path 
         specials = tokenizer_record["ids"]
         config = hf_config(args, dtype, specials)
         (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        generation = {f"{name}_id": specials[name] for name in ("bos_token", "eos_token", "pad_token") if name in specials}
+        generation = {
+            f"{name}_id": specials[name] for name in ("bos_token", "eos_token", "pad_token") if name in specials
+        }
         (staging / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
         step = re.match(r"^step-(\d+)$", checkpoint.name)
         record = {

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 
 
-def lr_factor(step: int, warmup_steps: int, total_steps: int, decay_type: str = "cosine", min_lr_factor: float = 0.1) -> float:
+def lr_factor(
+    step: int, warmup_steps: int, total_steps: int, decay_type: str = "cosine", min_lr_factor: float = 0.1
+) -> float:
     """Multiplier of the peak learning rate for 1-based `step`."""
     if warmup_steps > 0 and step <= warmup_steps:
         return step / warmup_steps

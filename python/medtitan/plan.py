@@ -41,8 +41,16 @@ def find_gpu(name: str) -> GPU:
     return GPUS[key]
 
 
-def plan(config: JobConfig, gpus: int, gpu_name: str, mfu: float, tokens: float, price_per_gpu_hour: float,
-         parameters: float | None = None, checkpoint_write_gb_per_s: float = 2.0) -> dict:
+def plan(
+    config: JobConfig,
+    gpus: int,
+    gpu_name: str,
+    mfu: float,
+    tokens: float,
+    price_per_gpu_hour: float,
+    parameters: float | None = None,
+    checkpoint_write_gb_per_s: float = 2.0,
+) -> dict:
     """Every figure of the plan, as a dict (the CLI prints it and can write it as JSON)."""
     if gpus <= 0 or not 0 < mfu <= 1 or tokens <= 0:
         raise ValueError("gpus and tokens must be positive and mfu in (0, 1]")
@@ -69,7 +77,7 @@ def plan(config: JobConfig, gpus: int, gpu_name: str, mfu: float, tokens: float,
     weights_fp32 = 4 * actual / shards  # FSDP keeps fp32 master weights sharded
     adam = 8 * actual / shards  # two fp32 moments
     grads = 4 * actual / shards  # fp32 reduce dtype
-    block = (2 * args.dim * args.dim + 2 * args.dim * args.n_kv_heads * args.head_dim + 3 * args.dim * args.hidden_dim)
+    block = 2 * args.dim * args.dim + 2 * args.dim * args.n_kv_heads * args.head_dim + 3 * args.dim * args.hidden_dim
     gathered = 2 * (2 * block / tp)  # bf16, current block + the one prefetched
     per_layer = 34 * seq * micro * args.dim / tp  # bytes, bf16, SDPA (no stored scores), sequence parallel
     mode = config.activation_checkpoint.mode
@@ -80,26 +88,54 @@ def plan(config: JobConfig, gpus: int, gpu_name: str, mfu: float, tokens: float,
     else:
         activations = args.n_layers * per_layer
     logits = 4 * seq * micro * args.vocab_size  # fp32 logits for the loss, on every TP rank
-    memory = {"fp32 weights (sharded)": weights_fp32, "Adam moments (sharded)": adam, "gradients (sharded, fp32)": grads,
-              "gathered bf16 blocks (2)": gathered, f"activations (AC {mode})": activations, "fp32 logits": logits}
+    memory = {
+        "fp32 weights (sharded)": weights_fp32,
+        "Adam moments (sharded)": adam,
+        "gradients (sharded, fp32)": grads,
+        "gathered bf16 blocks (2)": gathered,
+        f"activations (AC {mode})": activations,
+        "fp32 logits": logits,
+    }
     total_memory = sum(memory.values())
     checkpoint_bytes = 12 * actual  # fp32 weights + two fp32 moments (DCP), small state aside
 
     result = {
-        "model": {"flavor": config.model.flavor, "parameters": actual, "parameters_used": n,
-                  "vocab_size": args.vocab_size, "layers": args.n_layers, "dim": args.dim,
-                  "heads": args.n_heads, "kv_heads": args.n_kv_heads, "ffn_dim": args.hidden_dim, "seq_len": seq},
-        "cluster": {"gpus": gpus, "gpu": gpu.name, "peak_bf16_tflops": gpu.bf16_tflops, "mfu": mfu,
-                    "effective_tflops_per_gpu": effective / 1e12, "data_parallel": dp, "tensor_parallel": tp},
-        "flops_per_token_6n": flops_6n, "flops_per_token_with_attention": flops_with_attention,
-        "tokens": tokens, "total_flops_6n": total_6n, "total_flops_with_attention": total_attention,
-        "gpu_hours": gpu_hours, "gpu_hours_with_attention": gpu_hours_attention,
+        "model": {
+            "flavor": config.model.flavor,
+            "parameters": actual,
+            "parameters_used": n,
+            "vocab_size": args.vocab_size,
+            "layers": args.n_layers,
+            "dim": args.dim,
+            "heads": args.n_heads,
+            "kv_heads": args.n_kv_heads,
+            "ffn_dim": args.hidden_dim,
+            "seq_len": seq,
+        },
+        "cluster": {
+            "gpus": gpus,
+            "gpu": gpu.name,
+            "peak_bf16_tflops": gpu.bf16_tflops,
+            "mfu": mfu,
+            "effective_tflops_per_gpu": effective / 1e12,
+            "data_parallel": dp,
+            "tensor_parallel": tp,
+        },
+        "flops_per_token_6n": flops_6n,
+        "flops_per_token_with_attention": flops_with_attention,
+        "tokens": tokens,
+        "total_flops_6n": total_6n,
+        "total_flops_with_attention": total_attention,
+        "gpu_hours": gpu_hours,
+        "gpu_hours_with_attention": gpu_hours_attention,
         # The case study writes 312 x 0.45 = 140.4 TFLOPS as 140 before dividing.
         "gpu_hours_case_study_rounding": total_6n / (round(effective / 1e12) * 1e12 * 3600),
         "cluster_tokens_per_s": gpus * effective / flops_6n,
-        "wall_hours": wall_hours, "wall_days": wall_hours / 24,
+        "wall_hours": wall_hours,
+        "wall_days": wall_hours / 24,
         "wall_days_with_overhead": wall_hours * OPERATIONAL_OVERHEAD / 24,
-        "cost": gpu_hours * price_per_gpu_hour, "cost_with_overhead": gpu_hours * OPERATIONAL_OVERHEAD * price_per_gpu_hour,
+        "cost": gpu_hours * price_per_gpu_hour,
+        "cost_with_overhead": gpu_hours * OPERATIONAL_OVERHEAD * price_per_gpu_hour,
         "memory_per_gpu_gb": {k: v / GB for k, v in memory.items()} | {"total": total_memory / GB},
         "memory_fits": total_memory / GB < gpu.memory_gb,
         "checkpoint_gb": checkpoint_bytes / GB,
@@ -153,8 +189,10 @@ def format_plan(result: dict) -> str:
     for name, value in result["memory_per_gpu_gb"].items():
         lines.append(f"  {name:<28}{value:8.2f} GB")
     lines.append(f"  fits in {c['gpu']}: {'yes' if result['memory_fits'] else 'NO'}")
-    lines.append(f"checkpoint: {result['checkpoint_gb']:.1f} GB, {result['checkpoint_write_seconds']:.0f} s to write "
-                 f"at the assumed bandwidth")
+    lines.append(
+        f"checkpoint: {result['checkpoint_gb']:.1f} GB, {result['checkpoint_write_seconds']:.0f} s to write "
+        f"at the assumed bandwidth"
+    )
     lines.append("where the case study disagrees with itself:")
     lines += [f"  - {note}" for note in result["case_study_inconsistencies"]]
     return "\n".join(lines)

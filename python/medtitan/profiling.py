@@ -16,8 +16,17 @@ import torch
 
 from medtitan.config import Profiling
 
-COMMUNICATION_MARKERS = ("nccl", "allgather", "all_gather", "reducescatter", "reduce_scatter", "allreduce",
-                         "all_reduce", "sendrecv", "broadcast")
+COMMUNICATION_MARKERS = (
+    "nccl",
+    "allgather",
+    "all_gather",
+    "reducescatter",
+    "reduce_scatter",
+    "allreduce",
+    "all_reduce",
+    "sendrecv",
+    "broadcast",
+)
 
 
 def _union_us(intervals: list[tuple[float, float]]) -> float:
@@ -59,9 +68,15 @@ def summarise(events, wall_s: float, steps: int, top: int = 15) -> dict:
             "host_gap_ms_per_step": max(0.0, wall_us - busy_us) / 1000 / steps,
             "communication_ms_per_step": _union_us(communication) / 1000 / steps,
             "exposed_communication_ms_per_step": _subtract_us(communication, compute) / 1000 / steps,
-            "top_kernels": [{"name": name[:160], "calls": len(spans), "ms_per_step": sum(spans) / 1000 / steps,
-                             "share": sum(spans) / total_us if total_us else 0.0}
-                            for name, spans in sorted(by_name.items(), key=lambda item: -sum(item[1]))[:top]],
+            "top_kernels": [
+                {
+                    "name": name[:160],
+                    "calls": len(spans),
+                    "ms_per_step": sum(spans) / 1000 / steps,
+                    "share": sum(spans) / total_us if total_us else 0.0,
+                }
+                for name, spans in sorted(by_name.items(), key=lambda item: -sum(item[1]))[:top]
+            ],
         }
     else:
         by_name: dict[str, float] = {}
@@ -70,9 +85,10 @@ def summarise(events, wall_s: float, steps: int, top: int = 15) -> dict:
         total_us = sum(by_name.values())
         summary |= {
             "device": "cpu",
-            "top_operators": [{"name": name[:160], "ms_per_step": us / 1000 / steps,
-                               "share": us / total_us if total_us else 0.0}
-                              for name, us in sorted(by_name.items(), key=lambda item: -item[1])[:top]],
+            "top_operators": [
+                {"name": name[:160], "ms_per_step": us / 1000 / steps, "share": us / total_us if total_us else 0.0}
+                for name, us in sorted(by_name.items(), key=lambda item: -item[1])[:top]
+            ],
         }
     return summary
 
@@ -130,5 +146,7 @@ class StepProfiler:
             with open(raw, "rb") as source, gzip.open(self.folder / "trace.json.gz", "wb") as target:
                 shutil.copyfileobj(source, target)
             raw.unlink()
-        print(f"profile: steps {self.first}-{self.first + steps - 1} summarised in {self.folder / 'summary.json'}",
-              flush=True)
+        print(
+            f"profile: steps {self.first}-{self.first + steps - 1} summarised in {self.folder / 'summary.json'}",
+            flush=True,
+        )

@@ -38,9 +38,13 @@ class StabilityGuard:
             mean_loss = sum(self.losses) / len(self.losses)
             mean_norm = sum(self.norms) / len(self.norms)
             if loss > self.config.loss_spike_factor * mean_loss:
-                reasons.append(f"loss spike {loss:.4f} > {self.config.loss_spike_factor}x running average {mean_loss:.4f}")
+                reasons.append(
+                    f"loss spike {loss:.4f} > {self.config.loss_spike_factor}x running average {mean_loss:.4f}"
+                )
             if grad_norm > self.config.grad_spike_factor * mean_norm:
-                reasons.append(f"gradient-norm spike {grad_norm:.4f} > {self.config.grad_spike_factor}x running average {mean_norm:.4f}")
+                reasons.append(
+                    f"gradient-norm spike {grad_norm:.4f} > {self.config.grad_spike_factor}x running average {mean_norm:.4f}"
+                )
         if not reasons:
             return Decision("ok")
         return Decision(self.config.policy, f"step {step}: " + "; ".join(reasons))

@@ -34,6 +34,7 @@ from medtitan.parallel import apply_ac, apply_compile, apply_float8, apply_fsdp,
 from medtitan.profiling import StepProfiler
 from medtitan.stability import StabilityGuard
 
+
 class StopSignal:
     """SIGUSR1 / SIGTERM noted by a handler, acted on between steps: ranks agree through an
     all-reduce (max), so one signalled rank is enough for all to save the same step."""
@@ -95,8 +96,7 @@ def _decay_groups(model: torch.nn.Module, config: JobConfig) -> list[dict]:
     for name, param in model.named_parameters():
         exempt = not config.optimizer.decay_norms_and_embeddings and ("norm" in name or "tok_embeddings" in name)
         (no_decay if exempt else decay).append(param)
-    return [{"params": decay, "weight_decay": config.optimizer.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+    return [{"params": decay, "weight_decay": config.optimizer.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def grad_norm(parameters) -> torch.Tensor:
@@ -191,13 +191,16 @@ class Trainer:
         self.shards = ensure_build(config)  # built first (by rank 0) when missing
         manifest = json.loads((self.shards / "manifest.json").read_text())
         if manifest["seq_len"] != config.training.seq_len:
-            raise ValueError(f"training.seq_len {config.training.seq_len} differs from the data's seq_len "
-                             f"{manifest['seq_len']}")
+            raise ValueError(
+                f"training.seq_len {config.training.seq_len} differs from the data's seq_len {manifest['seq_len']}"
+            )
 
         started = time.perf_counter()
-        self.args = args = model_args(config.model.flavor,
-                                      vocab_size=config.model.vocab_size or manifest["tokenizer"]["vocab_size"],
-                                      max_seq_len=config.training.seq_len)
+        self.args = args = model_args(
+            config.model.flavor,
+            vocab_size=config.model.vocab_size or manifest["tokenizer"]["vocab_size"],
+            max_seq_len=config.training.seq_len,
+        )
         model = build_model(config.model.flavor, vocab_size=args.vocab_size, max_seq_len=args.max_seq_len)
         on_gpu = self.device.type == "cuda"
         if tp > 1:
@@ -219,27 +222,54 @@ class Trainer:
 
         fingerprint = manifest["files"][f"train/{manifest['splits']['train']['shards'][0]}.bin"]["sha256"]
         training = config.training
-        self.loader = ShardLoader(self.shards / "train", training.seq_len, training.global_batch_size,
-                                  training.local_batch_size, dp_rank, dp, training.seed, fingerprint)
+        self.loader = ShardLoader(
+            self.shards / "train",
+            training.seq_len,
+            training.global_batch_size,
+            training.local_batch_size,
+            dp_rank,
+            dp,
+            training.seed,
+            fingerprint,
+        )
         self.validation = None
         if config.validation.enable and manifest["splits"]["validation"]["samples"] >= training.local_batch_size * dp:
-            self.validation = ShardLoader(self.shards / "validation", training.seq_len, training.local_batch_size * dp,
-                                          training.local_batch_size, dp_rank, dp, training.seed, fingerprint)
+            self.validation = ShardLoader(
+                self.shards / "validation",
+                training.seq_len,
+                training.local_batch_size * dp,
+                training.local_batch_size,
+                dp_rank,
+                dp,
+                training.seed,
+                fingerprint,
+            )
 
         opt = config.optimizer
         # Fused AdamW on GPUs: one kernel per parameter group and no foreach temporaries (a full
         # extra copy of the optimizer state at 7B); foreach on CPUs, where the tests pin its bits.
         implementation = {"fused": True} if on_gpu else {"foreach": True}
-        self.optimizer = torch.optim.AdamW(_decay_groups(model, config), lr=opt.lr, betas=(opt.beta1, opt.beta2),
-                                           eps=opt.eps, **implementation)
+        self.optimizer = torch.optim.AdamW(
+            _decay_groups(model, config), lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps, **implementation
+        )
         dump = Path(config.job.dump_folder)
         # model.json in every checkpoint: what load_model builds, and what export-hf and the model
         # card need (the tokenizer, the data it was trained on, the whole job config).
-        description = {"flavor": config.model.flavor, "args": asdict(args), "tokenizer": manifest["tokenizer"],
-                       "data": {"shards": str(self.shards.resolve()), "seq_len": manifest["seq_len"],
-                                "seed": manifest["seed"], "sources": manifest["sources"]},
-                       "job_config": config.to_dict(), "world_size": self.world, "device": self.device.type,
-                       "param_dtype": str(self.param_dtype).removeprefix("torch.")}
+        description = {
+            "flavor": config.model.flavor,
+            "args": asdict(args),
+            "tokenizer": manifest["tokenizer"],
+            "data": {
+                "shards": str(self.shards.resolve()),
+                "seq_len": manifest["seq_len"],
+                "seed": manifest["seed"],
+                "sources": manifest["sources"],
+            },
+            "job_config": config.to_dict(),
+            "world_size": self.world,
+            "device": self.device.type,
+            "param_dtype": str(self.param_dtype).removeprefix("torch."),
+        }
         self.checkpoints = CheckpointManager(dump / config.checkpoint.folder, config.checkpoint, self.rank, description)
         self.guard = StabilityGuard(config.stability)
         self.metrics = MetricsLogger(dump, self.rank, config.metrics)
@@ -254,8 +284,9 @@ class Trainer:
         self.dp_group = self.mesh.get_group("dp_shard")
         self.faults = training_faults()  # medtitan/faults.py: MEDTITAN_TRAIN_INJECT, for the tests
 
-    def forward_backward_step(self, inputs: torch.Tensor, labels: torch.Tensor, global_tokens: torch.Tensor,
-                              step: int) -> torch.Tensor:
+    def forward_backward_step(
+        self, inputs: torch.Tensor, labels: torch.Tensor, global_tokens: torch.Tensor, step: int
+    ) -> torch.Tensor:
         """One micro-batch: forward, the summed token cross-entropy, backward of it divided by the
         global batch's token count (so gradients add up to the global token mean whatever the
         parallelism and accumulation). Returns the summed loss, detached, in float64."""
@@ -276,8 +307,9 @@ class Trainer:
         """One optimizer step on the micro-batches given: forward and backward of each, the
         gradient norm, the guard's check, clipping and the optimizer step."""
         device, model = self.device, self.model
-        local_tokens = torch.tensor(float(sum(labels.numel() for _, labels in micro_batches)), dtype=torch.float64,
-                                    device=device)
+        local_tokens = torch.tensor(
+            float(sum(labels.numel() for _, labels in micro_batches)), dtype=torch.float64, device=device
+        )
         global_tokens = local_tokens.clone()
         dist.all_reduce(global_tokens, group=self.dp_group)
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -303,8 +335,13 @@ class Trainer:
     def set_lr(self, step: int) -> float:
         """Set the optimizer's learning rate for `step` (warmup, then the configured decay); returns it."""
         config = self.config
-        lr = config.optimizer.lr * lr_factor(step, config.lr_scheduler.warmup_steps, config.training.steps,
-                                             config.lr_scheduler.decay_type, config.lr_scheduler.min_lr_factor)
+        lr = config.optimizer.lr * lr_factor(
+            step,
+            config.lr_scheduler.warmup_steps,
+            config.training.steps,
+            config.lr_scheduler.decay_type,
+            config.lr_scheduler.min_lr_factor,
+        )
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         return lr
@@ -312,8 +349,15 @@ class Trainer:
     def _roll_back(self, step: int, outcome: StepOutcome) -> int:
         """Log a skipped or rolled-back step; returns the step to continue from."""
         metrics = self.metrics
-        metrics.log_event({"event": outcome.decision.action, "step": step, "reason": outcome.decision.reason,
-                           "loss": outcome.loss, "grad_norm": outcome.grad_norm})
+        metrics.log_event(
+            {
+                "event": outcome.decision.action,
+                "step": step,
+                "reason": outcome.decision.reason,
+                "loss": outcome.loss,
+                "grad_norm": outcome.grad_norm,
+            }
+        )
         if outcome.decision.action != "rollback":
             return step
         restored = self.checkpoints.load_latest(self.model, self.optimizer, self.loader, self.guard)
@@ -342,20 +386,34 @@ class Trainer:
                 step = self._roll_back(step, outcome)
                 continue
             if outcome.decision.reason:
-                metrics.log_event({"event": "warning", "step": step, "reason": outcome.decision.reason,
-                                   "loss": outcome.loss, "grad_norm": outcome.grad_norm})
+                metrics.log_event(
+                    {
+                        "event": "warning",
+                        "step": step,
+                        "reason": outcome.decision.reason,
+                        "loss": outcome.loss,
+                        "grad_norm": outcome.grad_norm,
+                    }
+                )
             history.append(outcome.loss)
             window_tokens += outcome.tokens
-            validate = self.validation is not None and (step % config.validation.freq == 0
-                                                        or step == config.training.steps)
+            validate = self.validation is not None and (
+                step % config.validation.freq == 0 or step == config.training.steps
+            )
             if validate or step % config.metrics.log_freq == 0 or step == config.training.steps or step == 1:
                 # One record per logged step (validation included when it ran at that step).
                 elapsed = time.perf_counter() - window_started
                 tokens_per_s = window_tokens / elapsed / self.world if elapsed > 0 else 0.0
-                record = {"step": step, "loss": outcome.loss, "grad_norm": outcome.grad_norm, "lr": lr,
-                          "tokens_per_s": tokens_per_s,  # per device
-                          "mfu": (tokens_per_s * self.flops_per_token / self.peak_flops) if self.peak_flops else None,
-                          "memory_gib": memory_gib(self.device), "float8": self.float8}
+                record = {
+                    "step": step,
+                    "loss": outcome.loss,
+                    "grad_norm": outcome.grad_norm,
+                    "lr": lr,
+                    "tokens_per_s": tokens_per_s,  # per device
+                    "mfu": (tokens_per_s * self.flops_per_token / self.peak_flops) if self.peak_flops else None,
+                    "memory_gib": memory_gib(self.device),
+                    "float8": self.float8,
+                }
                 if validate:
                     self.validation.load_state_dict({"epoch": 0, "position": 0})
                     val_loss = evaluate(self.model, self.validation, config.validation.steps, self.device)
@@ -363,15 +421,22 @@ class Trainer:
                 metrics.log(record)
                 window_started, window_tokens = time.perf_counter(), 0
             stopping = config.checkpoint.save_on_signal and stop.any_rank(self.device)
-            if config.checkpoint.enable and (step % config.checkpoint.interval == 0 or step == config.training.steps
-                                             or stopping):
+            if config.checkpoint.enable and (
+                step % config.checkpoint.interval == 0 or step == config.training.steps or stopping
+            ):
                 self.checkpoints.save(step, self.model, self.optimizer, self.loader, self.guard)
             if stopping:
                 import signal
 
                 name = signal.Signals(stop.received).name if stop.received is not None else "another rank's signal"
-                metrics.log_event({"event": "stopped_on_signal", "step": step, "signal": name,
-                                   "checkpoint": bool(config.checkpoint.enable)})
+                metrics.log_event(
+                    {
+                        "event": "stopped_on_signal",
+                        "step": step,
+                        "signal": name,
+                        "checkpoint": bool(config.checkpoint.enable),
+                    }
+                )
                 if self.rank == 0:
                     print(f"stopped at step {step} on {name}; checkpoint saved, the next run resumes here", flush=True)
                 break
@@ -383,8 +448,10 @@ class Trainer:
         if self.rank == 0 and history:
             marks = sorted({0, len(history) // 4, len(history) // 2, 3 * len(history) // 4, len(history) - 1})
             curve = " -> ".join(f"{history[i]:.3f}" for i in marks)
-            print(f"loss curve ({len(history)} steps this run, at {', '.join(str(i + 1) for i in marks)}): {curve}",
-                  flush=True)
+            print(
+                f"loss curve ({len(history)} steps this run, at {', '.join(str(i + 1) for i in marks)}): {curve}",
+                flush=True,
+            )
         dist.barrier()
         return {"losses": history, "step": step}
 
@@ -399,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--config" in argv:
         index = argv.index("--config")
         path = argv[index + 1]
-        del argv[index:index + 2]
+        del argv[index : index + 2]
     try:
         config = load_job_config(path, argv)
     except ValueError as error:

@@ -15,8 +15,10 @@ def _demo_prerequisites(build_config) -> None:
     """Generate the demo corpus and train the demo tokenizer when the demo build needs them (the
     generator, data_tools/, belongs to the source checkout, not to the installed package)."""
     if not (REPO / "data_tools" / "demo_corpus.py").exists():
-        raise ValueError("the demo corpus is made by data_tools/ of the source checkout (make demo there); an "
-                         "installed medtitan builds from your own corpus and tokenizer")
+        raise ValueError(
+            "the demo corpus is made by data_tools/ of the source checkout (make demo there); an "
+            "installed medtitan builds from your own corpus and tokenizer"
+        )
     # The demo sources all live in the generated corpus folder.
     corpus = build_config.resolve(build_config.sources[0].paths[0]).parent
     if not all(build_config.source_files_exist()):
@@ -50,9 +52,11 @@ def ensure_build(config) -> Path:
         if build_config is None:
             raise ValueError(f"{shards}/manifest.json is missing and there is no build config to make it")
         if not config.data.build_if_missing:
-            raise ValueError(f"{shards}/manifest.json is missing: build the data first (medtitan-data build --config "
-                             f"{build_config_path}; `make demo` does it for the demo), or pass "
-                             "--data.build_if_missing true to have rank 0 build it before training")
+            raise ValueError(
+                f"{shards}/manifest.json is missing: build the data first (medtitan-data build --config "
+                f"{build_config_path}; `make demo` does it for the demo), or pass "
+                "--data.build_if_missing true to have rank 0 build it before training"
+            )
         if dist.get_rank() == 0:
             if build_config_path.resolve() == (REPO / "data_configs" / "demo.toml").resolve():
                 _demo_prerequisites(build_config)

@@ -84,33 +84,46 @@ class Builder:
             self.log(f"{stage}: done in {results[stage]['seconds']:.1f} s")
         if stop_after:
             return results
-        report = write_release(self, results, time.perf_counter() - started, self.executor.name,
-                               self.workers or os.cpu_count() or 1)
+        report = write_release(
+            self, results, time.perf_counter() - started, self.executor.name, self.workers or os.cpu_count() or 1
+        )
         if not self.config.build.keep_work:
             # Only now, after success: a failed or killed build keeps its work to resume from.
             self.work.remove()
-            self.log(f"removed the work copies ({self.work.root}, {self.work.private_root}); "
-                     "[build] keep_work = true keeps them")
+            self.log(
+                f"removed the work copies ({self.work.root}, {self.work.private_root}); "
+                "[build] keep_work = true keeps them"
+            )
         return report
 
     def task_counts(self) -> dict[str, int]:
         """The partitioned task steps and their task counts (ingest must be done)."""
         ingest = self.work.done("ingest")
         if ingest is None:
-            raise ValueError(f"{self.work.root}: ingest has not run; run `medtitan-data build --stop-after ingest` first")
+            raise ValueError(
+                f"{self.work.root}: ingest has not run; run `medtitan-data build --stop-after ingest` first"
+            )
         partitions, buckets = ingest["partitions"], self.dedup_buckets(ingest["partitions"])
         dedup = self.config.dedup.enabled
-        return {"deid": partitions, "filter": partitions, "dedup-map": partitions if dedup else 0,
-                "dedup-exact": buckets if dedup else 0, "dedup-bands": buckets if dedup else 0,
-                "dedup-confirm": partitions if dedup else 0, "decontaminate": partitions}
+        return {
+            "deid": partitions,
+            "filter": partitions,
+            "dedup-map": partitions if dedup else 0,
+            "dedup-exact": buckets if dedup else 0,
+            "dedup-bands": buckets if dedup else 0,
+            "dedup-confirm": partitions if dedup else 0,
+            "decontaminate": partitions,
+        }
 
     def run_task(self, step: str, index: int) -> dict:
         """One task of one step (for schedulers such as Slurm array jobs); idempotent. The
         steps before it must be complete (their tasks run, the build driver's merges done)."""
         state = self.work.root / "state.json"
         if not state.exists() or json.loads(state.read_text()) != self._fingerprint():
-            raise ValueError(f"{state}: the config, tokenizer or inputs changed since ingest (or ingest never ran); "
-                             "a task must not mix them: run the build again from the start")
+            raise ValueError(
+                f"{state}: the config, tokenizer or inputs changed since ingest (or ingest never ran); "
+                "a task must not mix them: run the build again from the start"
+            )
         counts = self.task_counts()
         if step not in counts:
             raise ValueError(f"unknown task step {step!r}; steps: {', '.join(counts)}")
@@ -118,8 +131,10 @@ class Builder:
             raise ValueError(f"{step} has {counts[step]} tasks; task {index} does not exist")
         if step == "decontaminate" and self.work.done("dedup") is None:
             # Its input is the per-partition removals that the driver's dedup union writes.
-            raise ValueError("decontaminate tasks need the dedup stage complete: run "
-                             "`medtitan-data build --config F --stop-after dedup` after the dedup-confirm tasks")
+            raise ValueError(
+                "decontaminate tasks need the dedup stage complete: run "
+                "`medtitan-data build --config F --stop-after dedup` after the dedup-confirm tasks"
+            )
         return TASKS[step](self.context(), index)
 
     def _fingerprint(self) -> dict:
@@ -127,12 +142,18 @@ class Builder:
         for source in self.config.sources:
             for path in self.config.source_files(source):
                 stat = path.stat()
-                inputs.append({"source": source.name, "path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+                inputs.append(
+                    {"source": source.name, "path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                )
         for path in self.config.eval_files():
             stat = path.stat()
             inputs.append({"eval_set": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
-        return {"config": self.config.to_json(), "tokenizer_sha256": sha256_of(self.config.tokenizer), "inputs": inputs,
-                "format_version": FORMAT_VERSION}
+        return {
+            "config": self.config.to_json(),
+            "tokenizer_sha256": sha256_of(self.config.tokenizer),
+            "inputs": inputs,
+            "format_version": FORMAT_VERSION,
+        }
 
     def _check_resume_state(self) -> None:
         """Resume only a build of the same config, tokenizer and inputs; otherwise start over."""
@@ -169,8 +190,13 @@ class Builder:
         return stats
 
 
-def build(config: BuildConfig, progress: bool = True, executor: str = "local", address: str | None = None,
-          stop_after: str | None = None) -> dict:
+def build(
+    config: BuildConfig,
+    progress: bool = True,
+    executor: str = "local",
+    address: str | None = None,
+    stop_after: str | None = None,
+) -> dict:
     """Run (or resume) the build described by `config` on the named executor (local, process,
     ray); returns the report (the stage results with `stop_after`)."""
     runner = make_executor(executor, address=address, processes=config.build.workers, progress=progress)

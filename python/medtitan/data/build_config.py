@@ -73,10 +73,19 @@ class DeidSection:
 # score of rust/filters/repetition.rs may reach. Tuned for web text, they remove 10% of clean
 # clinical notes (templated phrases repeat: "no evidence of", "within normal limits").
 GOPHER_REPETITION = {
-    "dup_line_frac": 0.30, "dup_para_frac": 0.30, "dup_line_char_frac": 0.20, "dup_para_char_frac": 0.20,
-    "top_2gram_char_frac": 0.20, "top_3gram_char_frac": 0.18, "top_4gram_char_frac": 0.16,
-    "dup_5gram_char_frac": 0.15, "dup_6gram_char_frac": 0.14, "dup_7gram_char_frac": 0.13,
-    "dup_8gram_char_frac": 0.12, "dup_9gram_char_frac": 0.11, "dup_10gram_char_frac": 0.10,
+    "dup_line_frac": 0.30,
+    "dup_para_frac": 0.30,
+    "dup_line_char_frac": 0.20,
+    "dup_para_char_frac": 0.20,
+    "top_2gram_char_frac": 0.20,
+    "top_3gram_char_frac": 0.18,
+    "top_4gram_char_frac": 0.16,
+    "dup_5gram_char_frac": 0.15,
+    "dup_6gram_char_frac": 0.14,
+    "dup_7gram_char_frac": 0.13,
+    "dup_8gram_char_frac": 0.12,
+    "dup_9gram_char_frac": 0.11,
+    "dup_10gram_char_frac": 0.10,
 }
 # The defaults: Gopher's line and paragraph thresholds; the n-gram ones set on the training 90% of
 # ../shared/data (clinical notes, radiology, PubMed, general English) and a garbage set made from
@@ -84,9 +93,14 @@ GOPHER_REPETITION = {
 # of those clinical notes, 0.18% of radiology reports, no PubMed abstract, and every
 # repeated-lines and boilerplate item.
 MEDICAL_REPETITION = GOPHER_REPETITION | {
-    "top_3gram_char_frac": 0.22, "top_4gram_char_frac": 0.25, "dup_5gram_char_frac": 0.60,
-    "dup_6gram_char_frac": 0.60, "dup_7gram_char_frac": 0.60, "dup_8gram_char_frac": 0.60,
-    "dup_9gram_char_frac": 0.60, "dup_10gram_char_frac": 0.60,
+    "top_3gram_char_frac": 0.22,
+    "top_4gram_char_frac": 0.25,
+    "dup_5gram_char_frac": 0.60,
+    "dup_6gram_char_frac": 0.60,
+    "dup_7gram_char_frac": 0.60,
+    "dup_8gram_char_frac": 0.60,
+    "dup_9gram_char_frac": 0.60,
+    "dup_10gram_char_frac": 0.60,
 }
 # The filters a doc_type can be exempted from ([filters] exempt), in the order they are applied.
 FILTER_NAMES = ("min_tokens", "non_alphanumeric", "mojibake", "language", "repetition", "unknown_words", "perplexity")
@@ -213,9 +227,14 @@ class BuildConfig:
             # The behaviour of every build before the key existed: left out so their manifests
             # and resume fingerprints stay as they were. "replace" changes the output: recorded.
             build.pop("invalid_unicode")
-        return {"build": build, "sources": [asdict(s) for s in self.sources], "deid": asdict(self.deid),
-                "filters": asdict(self.filters), "dedup": asdict(self.dedup),
-                "decontamination": asdict(self.decontamination)}
+        return {
+            "build": build,
+            "sources": [asdict(s) for s in self.sources],
+            "deid": asdict(self.deid),
+            "filters": asdict(self.filters),
+            "dedup": asdict(self.dedup),
+            "decontamination": asdict(self.decontamination),
+        }
 
 
 def _section(cls, table: dict, where: str):
@@ -255,7 +274,9 @@ def load_build_config(path: str | os.PathLike, output: str | None = None, worker
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: source names must be unique, got {names}")
     config = BuildConfig(
-        path=path, build=build, sources=sources,
+        path=path,
+        build=build,
+        sources=sources,
         deid=_section(DeidSection, data.get("deid", {}), f"{path} [deid]"),
         filters=_section(FiltersSection, data.get("filters", {}), f"{path} [filters]"),
         dedup=_section(DedupSection, data.get("dedup", {}), f"{path} [dedup]"),
@@ -277,8 +298,8 @@ def _validate(config: BuildConfig) -> None:
         (b.total_tokens is None or b.total_tokens > 0, "build.total_tokens must be positive"),
         (b.workers is None or b.workers > 0, "build.workers must be positive"),
         (isinstance(b.keep_work, bool), "build.keep_work must be true or false"),
-        (b.invalid_unicode in ("quarantine", "replace"), "build.invalid_unicode must be \"quarantine\" or \"replace\""),
-        (config.deid.replace in ("placeholder", "surrogate"), "deid.replace must be \"placeholder\" or \"surrogate\""),
+        (b.invalid_unicode in ("quarantine", "replace"), 'build.invalid_unicode must be "quarantine" or "replace"'),
+        (config.deid.replace in ("placeholder", "surrogate"), 'deid.replace must be "placeholder" or "surrogate"'),
         (all(s.weight > 0 for s in config.sources), "every source weight must be positive"),
         (0 < config.dedup.threshold <= 1, "dedup.threshold must be in (0, 1]"),
         (config.dedup.num_perm > 0 and config.dedup.ngram > 0, "dedup.num_perm and dedup.ngram must be positive"),
@@ -287,25 +308,39 @@ def _validate(config: BuildConfig) -> None:
         (config.decontamination.ngram > 0, "decontamination.ngram must be positive"),
         (config.filters.min_tokens >= 0, "filters.min_tokens must be >= 0"),
         (0 < config.filters.max_non_alnum_ratio <= 1, "filters.max_non_alnum_ratio must be in (0, 1]"),
-        (not (config.filters.perplexity_scorer and config.filters.reference_lm),
-         "filters.reference_lm and filters.perplexity_scorer: choose one"),
-        ((config.filters.perplexity_scorer is None and config.filters.reference_lm is None)
-         == (config.filters.max_perplexity is None),
-         "filters.max_perplexity goes with filters.reference_lm or filters.perplexity_scorer"),
-        (isinstance(config.filters.languages, list) and all(isinstance(x, str) for x in config.filters.languages),
-         "filters.languages must be a list of language codes such as [\"en\"] ([] turns it off)"),
+        (
+            not (config.filters.perplexity_scorer and config.filters.reference_lm),
+            "filters.reference_lm and filters.perplexity_scorer: choose one",
+        ),
+        (
+            (config.filters.perplexity_scorer is None and config.filters.reference_lm is None)
+            == (config.filters.max_perplexity is None),
+            "filters.max_perplexity goes with filters.reference_lm or filters.perplexity_scorer",
+        ),
+        (
+            isinstance(config.filters.languages, list) and all(isinstance(x, str) for x in config.filters.languages),
+            'filters.languages must be a list of language codes such as ["en"] ([] turns it off)',
+        ),
         (0 <= config.filters.min_language_confidence <= 1, "filters.min_language_confidence must be in [0, 1]"),
-        (not set(config.filters.repetition) - set(GOPHER_REPETITION),
-         f"filters.repetition: unknown scores {sorted(set(config.filters.repetition) - set(GOPHER_REPETITION))}; "
-         f"known: {list(GOPHER_REPETITION)}"),
+        (
+            not set(config.filters.repetition) - set(GOPHER_REPETITION),
+            f"filters.repetition: unknown scores {sorted(set(config.filters.repetition) - set(GOPHER_REPETITION))}; "
+            f"known: {list(GOPHER_REPETITION)}",
+        ),
         (all(0 < v <= 1 for v in config.filters.repetition.values()), "filters.repetition values must be in (0, 1]"),
         (config.filters.max_mojibake_sequences >= 0, "filters.max_mojibake_sequences must be >= 0"),
-        (config.filters.max_unknown_word_fraction is None or 0 < config.filters.max_unknown_word_fraction <= 1,
-         "filters.max_unknown_word_fraction must be in (0, 1]"),
-        (config.filters.perplexity_calibration_factor is None or config.filters.perplexity_calibration_factor > 0,
-         "filters.perplexity_calibration_factor must be positive (or left out: absolute max_perplexity only)"),
-        (all(set(names) <= set(FILTER_NAMES) for names in config.filters.exempt.values()),
-         f"filters.exempt: each doc_type lists filters among {list(FILTER_NAMES)}"),
+        (
+            config.filters.max_unknown_word_fraction is None or 0 < config.filters.max_unknown_word_fraction <= 1,
+            "filters.max_unknown_word_fraction must be in (0, 1]",
+        ),
+        (
+            config.filters.perplexity_calibration_factor is None or config.filters.perplexity_calibration_factor > 0,
+            "filters.perplexity_calibration_factor must be positive (or left out: absolute max_perplexity only)",
+        ),
+        (
+            all(set(names) <= set(FILTER_NAMES) for names in config.filters.exempt.values()),
+            f"filters.exempt: each doc_type lists filters among {list(FILTER_NAMES)}",
+        ),
     ]
     for ok, message in checks:
         if not ok:

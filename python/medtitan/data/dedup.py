@@ -30,15 +30,15 @@ import numpy as np
 from medtitan import _core
 
 
-def minhash_signatures(texts: Sequence[str], *, num_perm: int = 128, ngram: int = 5, seed: int = 1,
-                       num_threads: int | None = None) -> np.ndarray:
+def minhash_signatures(
+    texts: Sequence[str], *, num_perm: int = 128, ngram: int = 5, seed: int = 1, num_threads: int | None = None
+) -> np.ndarray:
     """MinHash signatures, shape (len(texts), num_perm), uint64 (read-only, no copy).
 
     Values are below 2^61 - 1; a text without words gets 2^64 - 1 everywhere. The fraction of
     equal positions of two rows estimates the Jaccard similarity of their shingle sets.
     """
-    raw = _core.minhash_signatures(_as_list(texts), num_perm=num_perm, ngram=ngram, seed=seed,
-                                   num_threads=num_threads)
+    raw = _core.minhash_signatures(_as_list(texts), num_perm=num_perm, ngram=ngram, seed=seed, num_threads=num_threads)
     return np.frombuffer(raw, dtype="<u8").reshape(len(texts), num_perm)
 
 
@@ -69,14 +69,27 @@ class NearDuplicateClusters:
         return self.representatives == np.arange(len(self.representatives))
 
 
-def near_duplicate_clusters(texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128,
-                            ngram: int = 5, min_probability: float = 0.99, seed: int = 1,
-                            num_threads: int | None = None) -> NearDuplicateClusters:
+def near_duplicate_clusters(
+    texts: Sequence[str],
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    min_probability: float = 0.99,
+    seed: int = 1,
+    num_threads: int | None = None,
+) -> NearDuplicateClusters:
     """Clusters of texts whose word-ngram shingle sets have exact Jaccard >= threshold
     (transitively), found through MinHash LSH candidates."""
     representatives, stats = _core.near_duplicate_clusters(
-        _as_list(texts), num_perm=num_perm, ngram=ngram, threshold=threshold,
-        min_probability=min_probability, seed=seed, num_threads=num_threads)
+        _as_list(texts),
+        num_perm=num_perm,
+        ngram=ngram,
+        threshold=threshold,
+        min_probability=min_probability,
+        seed=seed,
+        num_threads=num_threads,
+    )
     return NearDuplicateClusters(np.asarray(representatives, dtype=np.int64), dict(stats))
 
 
@@ -104,8 +117,16 @@ class Deduplication:
         return self.representatives == np.arange(len(self.representatives))
 
 
-def deduplicate(texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128, ngram: int = 5,
-                min_probability: float = 0.99, seed: int = 1, num_threads: int | None = None) -> Deduplication:
+def deduplicate(
+    texts: Sequence[str],
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    min_probability: float = 0.99,
+    seed: int = 1,
+    num_threads: int | None = None,
+) -> Deduplication:
     """Exact dedup, then near-duplicate clusters over the texts exact dedup keeps.
 
     Removing exact copies first keeps LSH buckets small (identical texts share every bucket).
@@ -113,15 +134,26 @@ def deduplicate(texts: Sequence[str], *, threshold: float = 0.8, num_perm: int =
     texts = _as_list(texts)
     exact = exact_duplicate_groups(texts)
     unique = np.flatnonzero(exact == np.arange(len(texts)))
-    near = near_duplicate_clusters([texts[i] for i in unique], threshold=threshold, num_perm=num_perm,
-                                   ngram=ngram, min_probability=min_probability, seed=seed,
-                                   num_threads=num_threads)
+    near = near_duplicate_clusters(
+        [texts[i] for i in unique],
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        min_probability=min_probability,
+        seed=seed,
+        num_threads=num_threads,
+    )
     # unique is increasing, so the smallest unique index of a cluster is also its smallest text.
     near_of_unique = np.empty(len(texts), dtype=np.int64)
     near_of_unique[unique] = unique[near.representatives]
     representatives = near_of_unique[exact]
-    return Deduplication(representatives, exact, exact_duplicates=int(len(texts) - len(unique)),
-                         near_duplicates=int(near.stats["duplicates"]), near=near)
+    return Deduplication(
+        representatives,
+        exact,
+        exact_duplicates=int(len(texts) - len(unique)),
+        near_duplicates=int(near.stats["duplicates"]),
+        near=near,
+    )
 
 
 def _as_list(texts: Sequence[str]) -> list[str] | tuple[str, ...]:

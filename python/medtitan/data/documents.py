@@ -49,7 +49,9 @@ def expand(inputs: list[str | Path]) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.name.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES))
+            found = sorted(
+                p for p in item.iterdir() if p.is_file() and p.name.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES)
+            )
             if not found:
                 raise CorpusReadError(f"{item}: folder holds no JSONL or Parquet files")
             files += found
@@ -121,16 +123,22 @@ def _read_parquet(path: Path, text_field: str, default_doc_type: str | None, rep
             continue
         text = data.get(text_field)
         if not isinstance(text, str):
-            report.quarantined.append(Quarantined(str(path), row, f"text column {text_field!r} is {type(text).__name__}, not a string", ""))
+            report.quarantined.append(
+                Quarantined(str(path), row, f"text column {text_field!r} is {type(text).__name__}, not a string", "")
+            )
             continue
         report.documents += 1
         yield _document(data, text, f"{path.name}:{row}", default_doc_type)
 
 
 def read_documents(
-    inputs: list[str | Path], text_field: str = "text", default_doc_type: str | None = None,
-    report: ReadReport | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-    file_errors: str = "raise", invalid_unicode: str = "quarantine",
+    inputs: list[str | Path],
+    text_field: str = "text",
+    default_doc_type: str | None = None,
+    report: ReadReport | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    file_errors: str = "raise",
+    invalid_unicode: str = "quarantine",
 ) -> Iterator[Document]:
     """Every good document of `inputs` in file order; bad records go to `report.quarantined`.
 
@@ -153,8 +161,13 @@ def read_documents(
             if path.name.endswith(PARQUET_SUFFIXES):
                 yield from _read_parquet(path, text_field, default_doc_type, report)
                 continue
-            for item in read_records(path, text_field=text_field, max_record_bytes=max_record_bytes,
-                                     blank_lines=blank, invalid_unicode=invalid_unicode):
+            for item in read_records(
+                path,
+                text_field=text_field,
+                max_record_bytes=max_record_bytes,
+                blank_lines=blank,
+                invalid_unicode=invalid_unicode,
+            ):
                 last_line = item.line
                 if isinstance(item, Quarantined):
                     report.quarantined.append(item)

@@ -29,8 +29,10 @@ class LocalExecutor:
         self.progress = progress
 
     def map(self, task: Callable, context, indices: Sequence[int], desc: str) -> list[dict]:
-        return [task(context, index) for index in tqdm(indices, desc=desc, unit=" task", disable=not self.progress,
-                                                         leave=False)]
+        return [
+            task(context, index)
+            for index in tqdm(indices, desc=desc, unit=" task", disable=not self.progress, leave=False)
+        ]
 
     def close(self) -> None:
         pass

@@ -77,7 +77,7 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
 
 
 def _preview(raw: bytes) -> str:
-    return raw[:RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
+    return raw[: RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
 
 
 def _quarantined(raw: bytes, path: str, line: int, reason: str) -> Quarantined:
@@ -127,7 +127,7 @@ def _repair(data) -> int:
 
 
 def lone_surrogate_reason(text: str) -> str | None:
-    """"invalid text: lone surrogate U+D800 at character 12" for the first one in `text`
+    """ "invalid text: lone surrogate U+D800 at character 12" for the first one in `text`
     (and how many in all), or None when there is none."""
     found = _SURROGATE.search(text)
     if found is None:
@@ -146,13 +146,19 @@ def _unicode_problem(data: dict, text_field: str) -> str | None:
     for string in _strings(data):
         found = _SURROGATE.search(string)
         if found is not None:
-            return (f"invalid text: lone surrogate U+{ord(found.group()):04X} outside the text field "
-                    f"{text_field!r} (in another field's name or value)")
+            return (
+                f"invalid text: lone surrogate U+{ord(found.group()):04X} outside the text field "
+                f"{text_field!r} (in another field's name or value)"
+            )
     return None
 
 
 def classify_line(
-    raw: bytes, path: str, line: int, text_field: str, max_record_bytes: int,
+    raw: bytes,
+    path: str,
+    line: int,
+    text_field: str,
+    max_record_bytes: int,
     invalid_unicode: str = "quarantine",
 ) -> Record | Quarantined:
     """Turn one raw line into a Record or a Quarantined with the reason.
@@ -161,7 +167,9 @@ def classify_line(
     fields, keys), or "replace" each by U+FFFD and count them in `Record.repaired`.
     """
     if len(raw) > max_record_bytes:
-        return _quarantined(raw, path, line, f"record of {len(raw):,} bytes exceeds the {max_record_bytes:,}-byte limit")
+        return _quarantined(
+            raw, path, line, f"record of {len(raw):,} bytes exceeds the {max_record_bytes:,}-byte limit"
+        )
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -187,7 +195,9 @@ def classify_line(
         repaired = _repair(data)
         text = data.get(text_field)
         if not isinstance(text, str):  # a repaired key now equal to text_field took its place
-            return _quarantined(raw, path, line, f"text field {text_field!r} is ambiguous once lone surrogates are replaced")
+            return _quarantined(
+                raw, path, line, f"text field {text_field!r} is ambiguous once lone surrogates are replaced"
+            )
         return Record(path, line, data, text, repaired)
     reason = _unicode_problem(data, text_field)
     if reason is not None:
@@ -216,7 +226,7 @@ def read_records(
             for line, raw in enumerate(stream, 1):
                 raw = raw.rstrip(b"\r\n")
                 if line == 1 and raw.startswith(UTF8_BOM):
-                    raw = raw[len(UTF8_BOM):]
+                    raw = raw[len(UTF8_BOM) :]
                 if not raw.strip():
                     if blank_lines is not None:
                         blank_lines.append(line)

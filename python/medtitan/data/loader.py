@@ -26,19 +26,32 @@ class LoaderState:
 
 
 class ShardLoader:
-    def __init__(self, folder, seq_len: int, global_batch_size: int, local_batch_size: int, dp_rank: int,
-                 dp_size: int, seed: int, fingerprint: str) -> None:
+    def __init__(
+        self,
+        folder,
+        seq_len: int,
+        global_batch_size: int,
+        local_batch_size: int,
+        dp_rank: int,
+        dp_size: int,
+        seed: int,
+        fingerprint: str,
+    ) -> None:
         self.dataset = ShardDataset(folder)
         if len(self.dataset) == 0:
             raise ValueError(f"{folder}: no samples")
         sample_len = len(self.dataset[0])
         if sample_len != seq_len + 1:
-            raise ValueError(f"{folder}: samples hold {sample_len} tokens but training.seq_len + 1 = {seq_len + 1}; "
-                             "rebuild the data or change training.seq_len")
+            raise ValueError(
+                f"{folder}: samples hold {sample_len} tokens but training.seq_len + 1 = {seq_len + 1}; "
+                "rebuild the data or change training.seq_len"
+            )
         per_rank, remainder = divmod(global_batch_size, dp_size)
         if remainder or per_rank % local_batch_size:
-            raise ValueError(f"training.global_batch_size {global_batch_size} must be a multiple of "
-                             f"local_batch_size {local_batch_size} x data-parallel degree {dp_size}")
+            raise ValueError(
+                f"training.global_batch_size {global_batch_size} must be a multiple of "
+                f"local_batch_size {local_batch_size} x data-parallel degree {dp_size}"
+            )
         self.global_batch_size, self.local_batch_size = global_batch_size, local_batch_size
         self.dp_rank, self.dp_size = dp_rank, dp_size
         self.accumulation_steps = per_rank // local_batch_size
@@ -60,7 +73,7 @@ class ShardLoader:
         while len(picked) < self.global_batch_size:
             order = self.order(self.state.epoch)
             take = min(self.global_batch_size - len(picked), len(order) - self.state.position)
-            picked.extend(order[self.state.position:self.state.position + take].tolist())
+            picked.extend(order[self.state.position : self.state.position + take].tolist())
             self.state.position += take
             if self.state.position == len(order):
                 self.state = LoaderState(self.state.epoch + 1, 0)
@@ -70,10 +83,12 @@ class ShardLoader:
         """This rank's micro-batches (inputs, labels) of the next global batch."""
         indices = self.global_batch_indices()
         per_rank = self.global_batch_size // self.dp_size
-        mine = indices[self.dp_rank * per_rank:(self.dp_rank + 1) * per_rank]
+        mine = indices[self.dp_rank * per_rank : (self.dp_rank + 1) * per_rank]
         batches = []
         for start in range(0, per_rank, self.local_batch_size):
-            samples = np.stack([self.dataset[int(i)] for i in mine[start:start + self.local_batch_size]]).astype(np.int64)
+            samples = np.stack([self.dataset[int(i)] for i in mine[start : start + self.local_batch_size]]).astype(
+                np.int64
+            )
             tokens = torch.from_numpy(samples)
             batches.append((tokens[:, :-1], tokens[:, 1:]))
         return batches

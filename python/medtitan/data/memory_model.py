@@ -34,9 +34,18 @@ from pathlib import Path
 # loads CLD2's tables (+9 MB, measured 54.5 MB at the small scale against 46.7 before) and,
 # when one is configured, the reference LM (about its file size, not in this model).
 TASK_MODEL = {
-    "deid": (127.0, 6.0), "filter": (51.0, 7.5), "dedup-map": (86.0, 4.8), "dedup-exact": (84.0, 0.5),
-    "dedup-bands": (86.0, 4.0), "dedup-confirm": (76.0, 1.8), "decontaminate": (115.0, 1.5), "mix-scan": (81.0, 1.9),
-    "mix-sort": (82.0, 0.5), "mix-select": (82.0, 0.5), "mix-copies": (83.0, 0.5), "mix-plan": (73.0, 0.5),
+    "deid": (127.0, 6.0),
+    "filter": (51.0, 7.5),
+    "dedup-map": (86.0, 4.8),
+    "dedup-exact": (84.0, 0.5),
+    "dedup-bands": (86.0, 4.0),
+    "dedup-confirm": (76.0, 1.8),
+    "decontaminate": (115.0, 1.5),
+    "mix-scan": (81.0, 1.9),
+    "mix-sort": (82.0, 0.5),
+    "mix-select": (82.0, 0.5),
+    "mix-copies": (83.0, 0.5),
+    "mix-plan": (73.0, 0.5),
 }
 EVAL_INDEX_PER_MB = 6.0  # the contamination index, per MB of evaluation samples (decontaminate only)
 DRIVER_FLOOR_MB = 118.0  # with the de-identifier it loads to check [deid] before any task

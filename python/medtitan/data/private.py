@@ -88,13 +88,16 @@ def at_rest_problems(output: str | os.PathLike) -> list[str]:
     elif private.is_dir():
         for folder in [private] + sorted(p for p in private.rglob("*") if p.is_dir()):
             if not is_private(folder):
-                problems.append(f"{folder}: private folder of mode {stat.S_IMODE(folder.stat().st_mode):04o}, "
-                                "wider than 0700")
+                problems.append(
+                    f"{folder}: private folder of mode {stat.S_IMODE(folder.stat().st_mode):04o}, wider than 0700"
+                )
         for path in sorted(p for p in private.rglob("*") if not p.is_dir()):
             if path.is_symlink():
                 problems.append(f"{path}: a link in the private folder (its target may be readable by others)")
             elif not is_private(path):
-                problems.append(f"{path}: private file of mode {stat.S_IMODE(path.stat().st_mode):04o}, wider than 0600")
+                problems.append(
+                    f"{path}: private file of mode {stat.S_IMODE(path.stat().st_mode):04o}, wider than 0600"
+                )
 
     manifest_path = output / "manifest.json"
     try:
@@ -114,6 +117,8 @@ def at_rest_problems(output: str | os.PathLike) -> list[str]:
         elif path.name.endswith(".jsonl") and any(key in (_first_record(path) or {}) for key in RAW_KEYS):
             problems.append(f"{path}: records carry raw text ({'/'.join(RAW_KEYS)}); it belongs in {private}")
         elif not in_work and name not in listed and name not in UNLISTED_RELEASED:
-            problems.append(f"{path}: not listed in the manifest, outside {private}: a released file nobody vouched "
-                            "for (may hold raw text)")
+            problems.append(
+                f"{path}: not listed in the manifest, outside {private}: a released file nobody vouched "
+                "for (may hold raw text)"
+            )
     return problems

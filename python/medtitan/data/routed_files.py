@@ -20,8 +20,12 @@ def write_routed(path: Path, columns: dict, route: np.ndarray, destinations: int
 
     order = np.argsort(route, kind="stable")
     offsets = np.searchsorted(route[order], np.arange(destinations + 1)).astype(np.int64)
-    arrays = {name: values if isinstance(values, pa.Array) else pa.array(values, type=pa.string() if isinstance(values, list) else None)
-              for name, values in columns.items()}
+    arrays = {
+        name: values
+        if isinstance(values, pa.Array)
+        else pa.array(values, type=pa.string() if isinstance(values, list) else None)
+        for name, values in columns.items()
+    }
     table = pa.table(arrays).take(pa.array(order))  # the reordering runs in Arrow, not per row in Python
     tmp = temporary_name(path)
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

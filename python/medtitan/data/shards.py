@@ -1,7 +1,7 @@
 """Reading the build's shards: Megatron MMIDIDX .bin/.idx pairs, as zero-copy numpy views.
 
-    ds = ShardDataset("out/build/train")      # a folder of shards, or one shard's prefix
-    len(ds), ds[0]                            # one packed sample (seq_len + 1 ids), no copy
+ds = ShardDataset("out/build/train")      # a folder of shards, or one shard's prefix
+len(ds), ds[0]                            # one packed sample (seq_len + 1 ids), no copy
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Shard:
 
     def __getitem__(self, i: int) -> np.ndarray:
         start = int(self.index.pointers[i]) // self.index.dtype.itemsize
-        return self.tokens[start: start + int(self.index.lengths[i])]
+        return self.tokens[start : start + int(self.index.lengths[i])]
 
 
 def shard_prefixes(path: str | os.PathLike) -> list[Path]:
@@ -155,14 +155,18 @@ def verify(output: str | os.PathLike) -> list[str]:
             continue
         tokens = sum(int(s.index.lengths.sum()) for s in dataset.shards)
         if len(dataset) != info["samples"] or tokens != info["tokens"]:
-            problems.append(f"{split}: {len(dataset)} samples / {tokens} tokens on disk, manifest says "
-                            f"{info['samples']} / {info['tokens']}")
+            problems.append(
+                f"{split}: {len(dataset)} samples / {tokens} tokens on disk, manifest says "
+                f"{info['samples']} / {info['tokens']}"
+            )
         try:
             labelled = sample_doc_types(output / info["folder"])
         except (ShardFormatError, ValueError, KeyError) as error:
             problems.append(f"{output / info['folder'] / DOC_TYPES_FILE}: {error}")
             continue
         if labelled is not None and len(labelled[1]) != len(dataset):
-            problems.append(f"{output / info['folder'] / DOC_TYPES_FILE}: {len(labelled[1])} sample labels for "
-                            f"{len(dataset)} samples")
+            problems.append(
+                f"{output / info['folder'] / DOC_TYPES_FILE}: {len(labelled[1])} sample labels for "
+                f"{len(dataset)} samples"
+            )
     return problems

@@ -73,8 +73,12 @@ def corpus_stats(
     texts: list[str] = []
     doc_types: list[str] = []
     ids: list[str] = []
-    for document in tqdm(read_documents(files, text_field=text_field, report=report), desc="reading",
-                         unit=" docs", disable=not progress or None):
+    for document in tqdm(
+        read_documents(files, text_field=text_field, report=report),
+        desc="reading",
+        unit=" docs",
+        disable=not progress or None,
+    ):
         texts.append(document.text)
         doc_types.append(document.doc_type)
         ids.append(document.id)
@@ -115,12 +119,15 @@ def format_table(stats: CorpusStats) -> str:
             setattr(total, key, getattr(total, key) + getattr(s, key))
     rows.append(_row("total", total, near))
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).rjust(w) if i else str(cell).ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in [header] + rows]
+    lines = [
+        "  ".join(str(cell).rjust(w) if i else str(cell).ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+        for r in [header] + rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - 1, lines[1])
-    lines.append(f"quarantined records: {len(stats.quarantined)}; blank lines: {stats.blank_lines}; "
-                 f"files: {len(stats.files)}")
+    lines.append(
+        f"quarantined records: {len(stats.quarantined)}; blank lines: {stats.blank_lines}; files: {len(stats.files)}"
+    )
     for item in stats.quarantined[:10]:
         lines.append(f"  {item.path}:{item.line}: {item.reason}")
     if len(stats.quarantined) > 10:
@@ -130,5 +137,12 @@ def format_table(stats: CorpusStats) -> str:
 
 def _row(name: str, s: DocTypeStats, near: bool) -> list:
     per_doc = s.words / s.documents if s.documents else 0.0
-    row = [name, f"{s.documents:,}", f"{s.words:,}", f"{s.bytes / 1e6:.2f}", f"{per_doc:.0f}", f"{s.exact_duplicates:,}"]
+    row = [
+        name,
+        f"{s.documents:,}",
+        f"{s.words:,}",
+        f"{s.bytes / 1e6:.2f}",
+        f"{per_doc:.0f}",
+        f"{s.exact_duplicates:,}",
+    ]
     return row + ([f"{s.near_duplicate_pairs:,}"] if near else [])

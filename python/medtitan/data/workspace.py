@@ -103,4 +103,3 @@ class Workspace:
 
     def part(self, stage: str, index: int, suffix: str = ".jsonl") -> Path:
         return self.stage(stage) / f"part-{index:05d}{suffix}"
-

@@ -32,6 +32,7 @@ def _say(message: str) -> None:
 
 # --- engines --------------------------------------------------------------------------------------
 
+
 def resolve_engine(spec: str | None, replace: str = "placeholder", seed: int = 0) -> tuple[object, str]:
     """The engine and the spec it came from (`spec`, else DEFAULT_ENGINE)."""
     from medtitan.deid.engine import load_deidentifier
@@ -56,6 +57,7 @@ def _progress(unit: str):
 
 
 # --- deid-score ----------------------------------------------------------------------------------
+
 
 def _run_deid_score(args: argparse.Namespace) -> int:
     from medtitan.deid.score import (
@@ -87,15 +89,16 @@ def _run_deid_score(args: argparse.Namespace) -> int:
         predicted = {}
         with _progress("doc") as bar:
             for at in range(0, len(gold.documents), BATCH_SIZE):
-                batch = gold.documents[at:at + BATCH_SIZE]
+                batch = gold.documents[at : at + BATCH_SIZE]
                 for doc, result in zip(batch, _deidentify(engine, [d.text for d in batch], f"engine {spec!r}")):
                     predicted[doc.id] = result.spans
                 bar.update(len(batch))
     excluded = set(args.exclude_types if args.exclude_types is not None else DEFAULT_EXCLUDED_TYPES)
     if args.hipaa_strict:
         excluded |= STRICT_HIPAA_EXCLUDED_TYPES
-    score = score_documents(gold.documents, predicted, exclude_types=excluded, types=args.types,
-                            max_examples=args.max_examples)
+    score = score_documents(
+        gold.documents, predicted, exclude_types=excluded, types=args.types, max_examples=args.max_examples
+    )
     problems += score.problems
     print()
     print(format_score_table(score))
@@ -110,9 +113,15 @@ def _run_deid_score(args: argparse.Namespace) -> int:
         if len(problems) > SHOWN_PROBLEMS:
             print(f"  ... and {len(problems) - SHOWN_PROBLEMS:,} more" + (" (all in the JSON)" if args.json else ""))
     if args.json:
-        payload = {"gold": [str(g) for g in args.gold], **source, "excluded_types": sorted(excluded),
-                   "types": args.types, "seconds": round(time.perf_counter() - started, 3),
-                   **score.to_json(), "problems": [p.to_json() for p in problems]}
+        payload = {
+            "gold": [str(g) for g in args.gold],
+            **source,
+            "excluded_types": sorted(excluded),
+            "types": args.types,
+            "seconds": round(time.perf_counter() - started, 3),
+            **score.to_json(),
+            "problems": [p.to_json() for p in problems],
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {args.json} (holds the gold PHI of misses and their context)")
@@ -120,6 +129,7 @@ def _run_deid_score(args: argparse.Namespace) -> int:
 
 
 # --- deid ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class FileSummary:
@@ -268,7 +278,8 @@ def _deid_text_files(paths: list[Path], engine, args, summary: DeidSummary, bar)
             (args.output / path.name).write_bytes(result.text.encode("utf-8"))
             if args.spans:
                 (args.output / f"{path.name}.spans.jsonl").write_text(
-                    json.dumps({"file": path.name, "spans": _spans_json(result.spans)}) + "\n", encoding="utf-8")
+                    json.dumps({"file": path.name, "spans": _spans_json(result.spans)}) + "\n", encoding="utf-8"
+                )
         bar.update(len(good))
 
 
@@ -278,15 +289,24 @@ def format_deid_summary(summary: DeidSummary, seconds: float, spec: str) -> str:
     lines = [header, "-" * len(header)]
     for f in summary.files:
         lines.append(f"{f.name:<{width}}{f.records:>10,}{f.written:>10,}{f.bad:>7,}{f.blank:>7,}{f.spans:>10,}")
-    total = FileSummary("total", *(sum(getattr(f, key) for f in summary.files)
-                                   for key in ("records", "written", "bad", "blank", "spans")))
-    lines += ["-" * len(header), (f"{'total':<{width}}{total.records:>10,}{total.written:>10,}{total.bad:>7,}"
-                                  f"{total.blank:>7,}{total.spans:>10,}")]
+    total = FileSummary(
+        "total",
+        *(sum(getattr(f, key) for f in summary.files) for key in ("records", "written", "bad", "blank", "spans")),
+    )
+    lines += [
+        "-" * len(header),
+        (
+            f"{'total':<{width}}{total.records:>10,}{total.written:>10,}{total.bad:>7,}"
+            f"{total.blank:>7,}{total.spans:>10,}"
+        ),
+    ]
     if summary.spans_by_type:
         lines.append("spans by type: " + ", ".join(f"{k} {v:,}" for k, v in summary.spans_by_type.most_common()))
     megabytes = summary.text_bytes / 1e6
-    lines.append(f"{total.written:,} documents, {megabytes:.2f} MB of text in {seconds:.2f} s "
-                 f"({megabytes / seconds if seconds > 0 else 0:.2f} MB/s, engine {spec})")
+    lines.append(
+        f"{total.written:,} documents, {megabytes:.2f} MB of text in {seconds:.2f} s "
+        f"({megabytes / seconds if seconds > 0 else 0:.2f} MB/s, engine {spec})"
+    )
     return "\n".join(lines)
 
 
@@ -295,15 +315,18 @@ def _run_deid(args: argparse.Namespace) -> int:
     names = Counter(path.name for path in files)
     repeated = sorted(name for name, n in names.items() if n > 1)
     if repeated:
-        raise ValueError(f"several inputs are named {', '.join(repeated)}: outputs keep the file names, "
-                         "so give them in separate runs")
+        raise ValueError(
+            f"several inputs are named {', '.join(repeated)}: outputs keep the file names, "
+            "so give them in separate runs"
+        )
     if REPORT_NAME in names:
         raise ValueError(f"an input is named {REPORT_NAME}, which the output folder reserves for the report")
     output = args.output.resolve()
     for path in files:
         if path.resolve().parent == output:
-            raise ValueError(f"{path}: the output folder {args.output} holds this input; writing there would "
-                             "overwrite it")
+            raise ValueError(
+                f"{path}: the output folder {args.output} holds this input; writing there would overwrite it"
+            )
     engine, spec = resolve_engine(args.engine, replace=args.replace, seed=args.seed)
     args.output.mkdir(parents=True, exist_ok=True)
     summary = DeidSummary()
@@ -325,49 +348,87 @@ def _run_deid(args: argparse.Namespace) -> int:
         if len(summary.bad) > SHOWN_PROBLEMS:
             print(f"  ... and {len(summary.bad) - SHOWN_PROBLEMS:,} more (all in {args.output / REPORT_NAME})")
     print(format_deid_summary(summary, seconds, spec))
-    report = {"engine": spec, "replace": args.replace, "seed": args.seed, "seconds": round(seconds, 3),
-              "text_bytes": summary.text_bytes, "files": [vars(f) for f in summary.files],
-              "spans_by_type": dict(summary.spans_by_type.most_common()), "bad": summary.bad}
+    report = {
+        "engine": spec,
+        "replace": args.replace,
+        "seed": args.seed,
+        "seconds": round(seconds, 3),
+        "text_bytes": summary.text_bytes,
+        "files": [vars(f) for f in summary.files],
+        "spans_by_type": dict(summary.spans_by_type.most_common()),
+        "bad": summary.bad,
+    }
     (args.output / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     written = sum((args.output / f.name).is_file() for f in summary.files)
-    print(f"wrote {written:,} files to {args.output}" + (" with .spans.jsonl sidecars" if args.spans else "")
-          + f", and {REPORT_NAME}")
+    print(
+        f"wrote {written:,} files to {args.output}"
+        + (" with .spans.jsonl sidecars" if args.spans else "")
+        + f", and {REPORT_NAME}"
+    )
     return 0
 
 
 # --- argparse --------------------------------------------------------------------------------------
 
+
 def add_deid_commands(commands: argparse._SubParsersAction) -> None:
     """Add `deid` and `deid-score` to the `medtitan-data` sub-command parser."""
     score = commands.add_parser(
-        "deid-score", help="recall and precision of a de-identifier against your gold standard (i2b2 XML or JSONL)")
-    score.add_argument("gold", nargs="+", help="i2b2 2014 .xml files, .jsonl gold files ({id?, text, spans}), "
-                                               "or folders of them (searched recursively)")
+        "deid-score", help="recall and precision of a de-identifier against your gold standard (i2b2 XML or JSONL)"
+    )
+    score.add_argument(
+        "gold",
+        nargs="+",
+        help="i2b2 2014 .xml files, .jsonl gold files ({id?, text, spans}), or folders of them (searched recursively)",
+    )
     source = score.add_mutually_exclusive_group()
-    source.add_argument("--engine", help=f"de-identifier spec: default, rules or package.module:attr (default: {DEFAULT_ENGINE!r})")
-    source.add_argument("--predictions", type=Path,
-                       help="score another engine's output instead: JSONL of {id?, spans} (by id, else line order)")
+    source.add_argument(
+        "--engine", help=f"de-identifier spec: default, rules or package.module:attr (default: {DEFAULT_ENGINE!r})"
+    )
+    source.add_argument(
+        "--predictions",
+        type=Path,
+        help="score another engine's output instead: JSONL of {id?, spans} (by id, else line order)",
+    )
     score.add_argument("--json", type=Path, help="also write the full score here")
     score.add_argument("--max-examples", type=int, default=5, help="misses and false positives shown per type")
-    score.add_argument("--types", nargs="+", metavar="TYPE",
-                       help="gold types or subtypes counted in the overall figures (default: all but the excluded)")
-    score.add_argument("--exclude-types", nargs="*", metavar="TYPE",
-                       help="gold types or subtypes left out of the overall figures (default: PROFESSION; "
-                            "give none to count every type)")
-    score.add_argument("--hipaa-strict", action="store_true",
-                       help="also leave out the i2b2 2014 subtypes outside HIPAA Safe Harbor (DOCTOR, HOSPITAL, ...)")
+    score.add_argument(
+        "--types",
+        nargs="+",
+        metavar="TYPE",
+        help="gold types or subtypes counted in the overall figures (default: all but the excluded)",
+    )
+    score.add_argument(
+        "--exclude-types",
+        nargs="*",
+        metavar="TYPE",
+        help="gold types or subtypes left out of the overall figures (default: PROFESSION; "
+        "give none to count every type)",
+    )
+    score.add_argument(
+        "--hipaa-strict",
+        action="store_true",
+        help="also leave out the i2b2 2014 subtypes outside HIPAA Safe Harbor (DOCTOR, HOSPITAL, ...)",
+    )
     score.set_defaults(run=_run_deid_score)
 
     deid = commands.add_parser("deid", help="scrub PHI from JSONL (.gz, .zst) and .txt files outside a build")
     deid.add_argument("inputs", nargs="+", help=".jsonl, .jsonl.gz, .jsonl.zst or .txt files, or folders of them")
     deid.add_argument("--output", required=True, type=Path, help="folder for the scrubbed files (same names)")
-    deid.add_argument("--engine", help=f"de-identifier spec: default, rules or package.module:attr (default: {DEFAULT_ENGINE!r})")
+    deid.add_argument(
+        "--engine", help=f"de-identifier spec: default, rules or package.module:attr (default: {DEFAULT_ENGINE!r})"
+    )
     deid.add_argument("--text-field", default="text", help="the JSONL field to scrub; other fields are kept")
-    deid.add_argument("--replace", choices=REPLACE_MODES, default="placeholder",
-                      help="typed placeholders ([NAME]) or realistic surrogates (needs an engine that offers them)")
+    deid.add_argument(
+        "--replace",
+        choices=REPLACE_MODES,
+        default="placeholder",
+        help="typed placeholders ([NAME]) or realistic surrogates (needs an engine that offers them)",
+    )
     deid.add_argument("--seed", type=int, default=0, help="seed of the surrogates (default 0)")
-    deid.add_argument("--spans", action="store_true",
-                      help="also write NAME.spans.jsonl beside each output: offsets and types found, never the text")
+    deid.add_argument(
+        "--spans",
+        action="store_true",
+        help="also write NAME.spans.jsonl beside each output: offsets and types found, never the text",
+    )
     deid.set_defaults(run=_run_deid)
-
-

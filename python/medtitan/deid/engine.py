@@ -109,17 +109,23 @@ def _hybrid_engine(path: Path, use_rules: bool) -> _core.DeidEngine:
         data = path.read_bytes()
         sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise FileNotFoundError(f"{error.filename}: no such file (a tagger needs MODEL.bin and MODEL.bin.json)") from None
+        raise FileNotFoundError(
+            f"{error.filename}: no such file (a tagger needs MODEL.bin and MODEL.bin.json)"
+        ) from None
     except ValueError as error:
         raise ValueError(f"{sidecar_path}: not JSON: {error}") from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != sidecar.get("sha256"):
-        raise ValueError(f"{path}: sha256 {actual[:16]}... differs from {sidecar_path} ({str(sidecar.get('sha256'))[:16]}...): "
-                         "the model file is not the one its sidecar describes")
+        raise ValueError(
+            f"{path}: sha256 {actual[:16]}... differs from {sidecar_path} ({str(sidecar.get('sha256'))[:16]}...): "
+            "the model file is not the one its sidecar describes"
+        )
     try:
         return _core.DeidEngine(data, load_lexicons(), use_rules=use_rules)
     except ValueError as error:
-        raise ValueError(f"{path}: {error} (trained with {sidecar.get('packages')}, installed {package_versions()})") from None
+        raise ValueError(
+            f"{path}: {error} (trained with {sidecar.get('packages')}, installed {package_versions()})"
+        ) from None
 
 
 class HybridDeidentifier:
@@ -134,8 +140,13 @@ class HybridDeidentifier:
 
     name = "hybrid"
 
-    def __init__(self, model: str | Path | None = None, num_threads: int | None = None, replace: str = "placeholder",
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        num_threads: int | None = None,
+        replace: str = "placeholder",
+        seed: int = 0,
+    ) -> None:
         self._surrogate_seed = _check_common(num_threads, replace, seed)
         self.num_threads = num_threads
         self.model_path = Path(model).resolve() if model is not None else default_tagger_path()
@@ -161,8 +172,14 @@ class HybridDeidentifier:
         ]
 
 
-def load_deidentifier(spec: str, *, model: str | Path | None = None, replace: str = "placeholder", seed: int = 0,
-                      num_threads: int | None = None) -> Deidentifier:
+def load_deidentifier(
+    spec: str,
+    *,
+    model: str | Path | None = None,
+    replace: str = "placeholder",
+    seed: int = 0,
+    num_threads: int | None = None,
+) -> Deidentifier:
     """``"default"`` (or ``"hybrid"``): rules + lexicons + a tagger (``model``, default the
     packaged one). ``"rules"``: the rule engine alone. Both take ``replace`` ("placeholder" or
     "surrogate"), ``seed`` and ``num_threads``. ``"package.module:attr"``: imports ``attr``; an
@@ -175,8 +192,14 @@ def load_deidentifier(spec: str, *, model: str | Path | None = None, replace: st
     if spec in ("default", "hybrid"):
         return HybridDeidentifier(model, num_threads, replace=replace, seed=seed)
     if replace != "placeholder" or model is not None:
-        raise ValueError(f"de-identifier {spec!r} is a plug-in: it does its own replacement and takes no model; "
-                         "replace='surrogate' and model= apply to 'default' and 'rules'")
-    return load_object(spec, "de-identifier spec", method="deidentify_batch",
-                       expected="'default', 'rules' or 'package.module:attr' (an object or factory with a "
-                                "deidentify_batch(texts) method)")
+        raise ValueError(
+            f"de-identifier {spec!r} is a plug-in: it does its own replacement and takes no model; "
+            "replace='surrogate' and model= apply to 'default' and 'rules'"
+        )
+    return load_object(
+        spec,
+        "de-identifier spec",
+        method="deidentify_batch",
+        expected="'default', 'rules' or 'package.module:attr' (an object or factory with a "
+        "deidentify_batch(texts) method)",
+    )

@@ -54,10 +54,22 @@ XML_SUFFIXES = (".xml",)
 DEFAULT_EXCLUDED_TYPES = frozenset({"PROFESSION"})
 # The i2b2 2014 subtypes that its organizers list as outside HIPAA Safe Harbor (Stubbs et al.,
 # J Biomed Inform 2015): for a strict HIPAA-only figure (`deid-score --hipaa-strict`).
-STRICT_HIPAA_EXCLUDED_TYPES = frozenset({
-    "PROFESSION", "DOCTOR", "USERNAME", "HOSPITAL", "DEPARTMENT", "ROOM", "STATE", "COUNTRY",
-    "LOCATION-OTHER", "URL", "IPADDR", "OTHER",
-})
+STRICT_HIPAA_EXCLUDED_TYPES = frozenset(
+    {
+        "PROFESSION",
+        "DOCTOR",
+        "USERNAME",
+        "HOSPITAL",
+        "DEPARTMENT",
+        "ROOM",
+        "STATE",
+        "COUNTRY",
+        "LOCATION-OTHER",
+        "URL",
+        "IPADDR",
+        "OTHER",
+    }
+)
 CONTEXT_CHARS = 30
 MISS_OPEN, MISS_CLOSE = "[[", "]]"
 
@@ -67,6 +79,7 @@ class ScoreInputError(ValueError):
 
 
 # --- gold documents ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GoldSpan:
@@ -120,23 +133,27 @@ def _same_text(stored: str, given: str) -> bool:
 def _checked(text: str, start: int, end: int, given: str | None, where: str, problems: list[Problem]) -> bool:
     """Whether the span can be scored; problems found on the way are appended."""
     if not 0 <= start < end <= len(text):
-        problems.append(Problem(where, f"offsets {start}-{end} are not a span of the text "
-                                       f"({len(text):,} characters); left out"))
+        problems.append(
+            Problem(where, f"offsets {start}-{end} are not a span of the text ({len(text):,} characters); left out")
+        )
         return False
     stored = text[start:end]
     if not stored.strip():
         problems.append(Problem(where, f"span {start}-{end} holds only whitespace; left out"))
         return False
     if given is not None and not _same_text(stored, given):
-        problems.append(Problem(where, f"text attribute {given!r} != text[{start}:{end}] {stored!r} "
-                                       "(kept: the offsets are scored)"))
+        problems.append(
+            Problem(where, f"text attribute {given!r} != text[{start}:{end}] {stored!r} (kept: the offsets are scored)")
+        )
     return True
 
 
 _CDATA_TEXT = re.compile(r"<TEXT>\s*<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 
 
-def _xml_tags(root: ET.Element, path: Path, problems: list[Problem]) -> list[tuple[int, int, str, str | None, str, str | None]]:
+def _xml_tags(
+    root: ET.Element, path: Path, problems: list[Problem]
+) -> list[tuple[int, int, str, str | None, str, str | None]]:
     """(start, end, category, subtype, tag id, text attribute) of every tag under <TAGS>."""
     tags = []
     for number, element in enumerate(root.iterfind("TAGS/*")):
@@ -144,8 +161,12 @@ def _xml_tags(root: ET.Element, path: Path, problems: list[Problem]) -> list[tup
         try:
             start, end = int(element.get("start", "")), int(element.get("end", ""))
         except ValueError:
-            problems.append(Problem(f"{path} tag {tag_id}", f"start={element.get('start')!r} end={element.get('end')!r} "
-                                                            "are not integers; left out"))
+            problems.append(
+                Problem(
+                    f"{path} tag {tag_id}",
+                    f"start={element.get('start')!r} end={element.get('end')!r} are not integers; left out",
+                )
+            )
             continue
         tags.append((start, end, element.tag, element.get("TYPE") or None, tag_id, element.get("text")))
     return tags
@@ -172,18 +193,27 @@ def read_i2b2_xml(path: str | Path) -> tuple[GoldDocument, list[Problem]]:
     tags = _xml_tags(root, path, problems)
 
     def mismatches(candidate: str) -> int:
-        return sum(given is not None and end <= len(candidate) and not _same_text(candidate[start:end], given)
-                   for start, end, _, _, _, given in tags)
+        return sum(
+            given is not None and end <= len(candidate) and not _same_text(candidate[start:end], given)
+            for start, end, _, _, _, given in tags
+        )
 
     if "\r" in text and mismatches(text):
         folded = text.replace("\r\n", "\n")
         if mismatches(folded) == 0:
-            problems.append(Problem(str(path), "offsets count \\n line ends, but the file stores \\r\\n (line ends "
-                                               "converted after annotation?): read with \\n line ends"))
+            problems.append(
+                Problem(
+                    str(path),
+                    "offsets count \\n line ends, but the file stores \\r\\n (line ends "
+                    "converted after annotation?): read with \\n line ends",
+                )
+            )
             text = folded
-    spans = [GoldSpan(start, end, category, subtype, tag_id)
-             for start, end, category, subtype, tag_id, given in tags
-             if _checked(text, start, end, given, f"{path} tag {tag_id}", problems)]
+    spans = [
+        GoldSpan(start, end, category, subtype, tag_id)
+        for start, end, category, subtype, tag_id, given in tags
+        if _checked(text, start, end, given, f"{path} tag {tag_id}", problems)
+    ]
     return GoldDocument(path.stem, text, spans, str(path)), problems
 
 
@@ -198,7 +228,13 @@ def _parse_span(item: object) -> tuple[int, int, str, str | None, str | None]:
         missing = [key for key in ("start", "end", "type") if key not in item]
         if missing:
             raise ValueError(f"span object lacks {', '.join(missing)}")
-        start, end, kind, text, subtype = item["start"], item["end"], item["type"], item.get("text"), item.get("subtype")
+        start, end, kind, text, subtype = (
+            item["start"],
+            item["end"],
+            item["type"],
+            item.get("text"),
+            item.get("subtype"),
+        )
         if text is not None and not isinstance(text, str):
             raise ValueError(f"span text is a {type(text).__name__}, not a string")
     else:
@@ -213,8 +249,9 @@ def _parse_span(item: object) -> tuple[int, int, str, str | None, str | None]:
 def _spans_field(data: dict, where: str) -> list[tuple[int, int, str, str | None, str | None]]:
     spans = data.get("spans")
     if not isinstance(spans, list):
-        raise ScoreInputError(f"{where}: " + ("no 'spans' list" if spans is None
-                                               else f"'spans' is a {type(spans).__name__}, not a list"))
+        raise ScoreInputError(
+            f"{where}: " + ("no 'spans' list" if spans is None else f"'spans' is a {type(spans).__name__}, not a list")
+        )
     parsed = []
     for number, item in enumerate(spans):
         try:
@@ -238,8 +275,9 @@ def read_gold_jsonl(path: str | Path) -> tuple[list[GoldDocument], list[Problem]
             if _checked(item.text, start, end, given, f"{where} span {number}", problems):
                 spans.append(GoldSpan(start, end, kind, subtype, f"span {number}"))
         doc_id = item.data.get("id")
-        documents.append(GoldDocument(str(doc_id) if doc_id is not None else f"{path.name}:{item.line}",
-                                      item.text, spans, where))
+        documents.append(
+            GoldDocument(str(doc_id) if doc_id is not None else f"{path.name}:{item.line}", item.text, spans, where)
+        )
     return documents, problems
 
 
@@ -258,7 +296,9 @@ def gold_files(inputs: Iterable[str | Path]) -> list[Path]:
             files += found
         elif item.is_file():
             if not _is_gold_file(item):
-                raise ScoreInputError(f"{item}: unknown gold format (expected i2b2 .xml or .jsonl, .jsonl.gz, .jsonl.zst)")
+                raise ScoreInputError(
+                    f"{item}: unknown gold format (expected i2b2 .xml or .jsonl, .jsonl.gz, .jsonl.zst)"
+                )
             files.append(item)
         else:
             raise ScoreInputError(f"{item}: no such file or folder")
@@ -283,8 +323,12 @@ def read_gold(inputs: Iterable[str | Path]) -> GoldSet:
         for document in documents:
             if document.id in seen:
                 unique = f"{document.id}@{document.source}"
-                gold.problems.append(Problem(document.source, f"document id {document.id!r} already used by "
-                                                              f"{seen[document.id]}; scored as {unique!r}"))
+                gold.problems.append(
+                    Problem(
+                        document.source,
+                        f"document id {document.id!r} already used by {seen[document.id]}; scored as {unique!r}",
+                    )
+                )
                 document.id = unique
             seen[document.id] = document.source
             gold.documents.append(document)
@@ -292,6 +336,7 @@ def read_gold(inputs: Iterable[str | Path]) -> GoldSet:
 
 
 # --- predictions from another engine ------------------------------------------------------------
+
 
 def read_predictions(path: str | Path, gold: GoldSet) -> tuple[dict[str, list[Span]], list[Problem]]:
     """Predicted spans per gold document id, from a JSONL of ``{"id"?, "spans": [...]}``.
@@ -323,13 +368,17 @@ def read_predictions(path: str | Path, gold: GoldSet) -> tuple[dict[str, list[Sp
         raise ScoreInputError(f"{path}: cannot read past line {line}: {error}") from None
     with_ids = sum(doc_id is not None for _, doc_id, _ in rows)
     if 0 < with_ids < len(rows):
-        raise ScoreInputError(f"{path}: {with_ids} of {len(rows)} lines have an 'id': give every line an id "
-                              "(matched to gold ids) or none (matched by line order)")
+        raise ScoreInputError(
+            f"{path}: {with_ids} of {len(rows)} lines have an 'id': give every line an id "
+            "(matched to gold ids) or none (matched by line order)"
+        )
     problems: list[Problem] = []
     if not with_ids:
         if len(rows) != len(gold.documents):
-            raise ScoreInputError(f"{path}: {len(rows)} lines without ids cannot be matched by order to "
-                                  f"{len(gold.documents)} gold documents")
+            raise ScoreInputError(
+                f"{path}: {len(rows)} lines without ids cannot be matched by order to "
+                f"{len(gold.documents)} gold documents"
+            )
         return {doc.id: spans for doc, (_, _, spans) in zip(gold.documents, rows)}, problems
     known = {doc.id for doc in gold.documents}
     predicted: dict[str, list[Span]] = {}
@@ -344,12 +393,16 @@ def read_predictions(path: str | Path, gold: GoldSet) -> tuple[dict[str, list[Sp
             predicted[doc_id] = spans
     for doc in gold.documents:
         if doc.id not in predicted:
-            problems.append(Problem(str(path), f"no line for gold document {doc.id!r} ({doc.source}): "
-                                               "scored as if nothing was found"))
+            problems.append(
+                Problem(
+                    str(path), f"no line for gold document {doc.id!r} ({doc.source}): scored as if nothing was found"
+                )
+            )
     return predicted, problems
 
 
 # --- scoring ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Counts:
@@ -365,9 +418,11 @@ class Counts:
         def ratio(num: int, den: int) -> float | None:
             return num / den if den else None
 
-        return asdict(self) | {"span_recall": ratio(self.found, self.gold),
-                               "char_recall": ratio(self.covered_chars, self.gold_chars),
-                               "precision": ratio(self.correct, self.predicted)}
+        return asdict(self) | {
+            "span_recall": ratio(self.found, self.gold),
+            "char_recall": ratio(self.covered_chars, self.gold_chars),
+            "precision": ratio(self.correct, self.predicted),
+        }
 
 
 @dataclass
@@ -423,8 +478,13 @@ def _visible(text: str) -> str:
 
 def context(text: str, start: int, end: int, chars: int = CONTEXT_CHARS) -> str:
     """`chars` characters either side of text[start:end], the span marked ``[[...]]``, line ends shown as \\n."""
-    return (_visible(text[max(0, start - chars):start]) + MISS_OPEN + _visible(text[start:end]) + MISS_CLOSE
-            + _visible(text[end:end + chars]))
+    return (
+        _visible(text[max(0, start - chars) : start])
+        + MISS_OPEN
+        + _visible(text[start:end])
+        + MISS_CLOSE
+        + _visible(text[end : end + chars])
+    )
 
 
 def _codes(labels: list[str]) -> tuple[list[str], np.ndarray]:
@@ -495,8 +555,13 @@ def score_documents(
                 p_end.append(end)
                 p_types.append(str(kind))
             else:
-                problems.append(Problem(doc.source, f"predicted span {start}-{end} {kind} is not a span of document "
-                                                    f"{doc.id!r} ({len(doc.text):,} characters); ignored"))
+                problems.append(
+                    Problem(
+                        doc.source,
+                        f"predicted span {start}-{end} {kind} is not a span of document "
+                        f"{doc.id!r} ({len(doc.text):,} characters); ignored",
+                    )
+                )
     known = {doc.id for doc in docs}
     for doc_id in sorted(set(predicted_by_id) - known):
         problems.append(Problem(str(doc_id), "predictions for a document that is not in the gold standard; ignored"))
@@ -537,13 +602,16 @@ def score_documents(
 
     def gold_counts(codes: np.ndarray, n: int, mask: np.ndarray | None = None) -> list[Counts]:
         weights = mask.astype(np.int64) if mask is not None else np.ones(len(codes), np.int64)
-        columns = [np.bincount(codes, weights * column, minlength=n).astype(np.int64)
-                   for column in (np.ones(len(codes), np.int64), found, partial, total, covered)]
+        columns = [
+            np.bincount(codes, weights * column, minlength=n).astype(np.int64)
+            for column in (np.ones(len(codes), np.int64), found, partial, total, covered)
+        ]
         return [Counts(*(int(column[k]) for column in columns)) for k in range(n)]
 
     by_type = dict(zip(type_names, gold_counts(type_codes, len(type_names))))
-    by_subtype = {label: counts for label, counts in zip(label_names, gold_counts(label_codes, len(label_names)))
-                  if "/" in label}
+    by_subtype = {
+        label: counts for label, counts in zip(label_names, gold_counts(label_codes, len(label_names))) if "/" in label
+    }
     overall = gold_counts(np.zeros(len(gs), np.int64), 1, counted)[0]
     predicted_n = np.bincount(kind_codes, minlength=len(kind_names))
     correct_n = np.bincount(kind_codes, correct.astype(np.int64), minlength=len(kind_names)).astype(np.int64)
@@ -558,27 +626,51 @@ def score_documents(
     for code, picked in _first_per_code(~found, type_codes, len(type_names), max_examples).items():
         for j in picked:
             doc, span = docs[g_doc[j]], g_spans[j]
-            misses.setdefault(type_names[code], []).append({
-                "id": doc.id, "source": doc.source, "tag": span.tag, "type": span.type, "subtype": span.subtype,
-                "start": span.start, "end": span.end, "text": doc.text[span.start:span.end],
-                "covered_chars": int(covered[j]), "chars": int(total[j]),
-                "context": context(doc.text, span.start, span.end)})
+            misses.setdefault(type_names[code], []).append(
+                {
+                    "id": doc.id,
+                    "source": doc.source,
+                    "tag": span.tag,
+                    "type": span.type,
+                    "subtype": span.subtype,
+                    "start": span.start,
+                    "end": span.end,
+                    "text": doc.text[span.start : span.end],
+                    "covered_chars": int(covered[j]),
+                    "chars": int(total[j]),
+                    "context": context(doc.text, span.start, span.end),
+                }
+            )
     false_positives: dict[str, list[dict]] = {}
     for code, picked in _first_per_code(~correct, kind_codes, len(kind_names), max_examples).items():
         for j in picked:
             doc = docs[p_doc[j]]
             start, end = p_start[j], p_end[j]
-            false_positives.setdefault(kind_names[code], []).append({
-                "id": doc.id, "source": doc.source, "type": p_types[j], "start": start, "end": end,
-                "text": doc.text[start:end], "context": context(doc.text, start, end)})
+            false_positives.setdefault(kind_names[code], []).append(
+                {
+                    "id": doc.id,
+                    "source": doc.source,
+                    "type": p_types[j],
+                    "start": start,
+                    "end": end,
+                    "text": doc.text[start:end],
+                    "context": context(doc.text, start, end),
+                }
+            )
     return Score(
-        documents=len(docs), overall=overall,
-        by_type=dict(sorted(by_type.items())), by_subtype=by_subtype,
-        not_counted=not_counted, misses=misses, false_positives=false_positives, problems=problems,
+        documents=len(docs),
+        overall=overall,
+        by_type=dict(sorted(by_type.items())),
+        by_subtype=by_subtype,
+        not_counted=not_counted,
+        misses=misses,
+        false_positives=false_positives,
+        problems=problems,
     )
 
 
 # --- reports ------------------------------------------------------------------------------------
+
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
@@ -600,17 +692,23 @@ def format_score_table(score: Score | dict) -> str:
                 rows.append(("  " + label.split("/", 1)[1], sub, not_counted.get(label, 0) == sub["gold"]))
     rows.append(("overall", data["overall"], False))
     width = max([12] + [len(name) + 2 for name, _, _ in rows])
-    header = (f"{'type':<{width}}{'gold':>8}{'found':>8}{'partial':>8}{'recall':>8}{'char rec':>9}  |"
-              f"{'predicted':>10}{'correct':>8}{'precision':>10}")
+    header = (
+        f"{'type':<{width}}{'gold':>8}{'found':>8}{'partial':>8}{'recall':>8}{'char rec':>9}  |"
+        f"{'predicted':>10}{'correct':>8}{'precision':>10}"
+    )
     lines = [header, "-" * len(header)]
     for name, c, excluded in rows:
         label = name + (" *" if excluded else "")
         if name == "overall":
             lines.append("-" * len(header))
-        gold = (f"{c['gold']:>8,}{c['found']:>8,}{c['partial']:>8,}{_cell(c['span_recall']):>8}"
-                f"{_cell(c['char_recall']):>9}" if c["gold"] else f"{'-':>8}{'':>8}{'':>8}{'':>8}{'':>9}")
-        predicted = (f"{c['predicted']:>10,}{c['correct']:>8,}{_cell(c['precision']):>10}" if c["predicted"]
-                     else f"{'-':>10}")
+        gold = (
+            f"{c['gold']:>8,}{c['found']:>8,}{c['partial']:>8,}{_cell(c['span_recall']):>8}{_cell(c['char_recall']):>9}"
+            if c["gold"]
+            else f"{'-':>8}{'':>8}{'':>8}{'':>8}{'':>9}"
+        )
+        predicted = (
+            f"{c['predicted']:>10,}{c['correct']:>8,}{_cell(c['precision']):>10}" if c["predicted"] else f"{'-':>10}"
+        )
         lines.append(f"{label:<{width}}{gold}  |{predicted}")
     if not_counted:
         lines.append("* not in overall: " + ", ".join(f"{label} ({n:,})" for label, n in not_counted.items()))
@@ -621,26 +719,35 @@ def format_examples(score: Score | dict, limit: int | None = None) -> str:
     """Misses per gold type and false positives per predicted type, each with its context."""
     data = score.to_json() if isinstance(score, Score) else score
     lines = []
-    for title, groups in (("missed (gold spans not fully covered)", data["misses"]),
-                          ("false positives (predicted spans overlapping no gold span)", data["false_positives"])):
+    for title, groups in (
+        ("missed (gold spans not fully covered)", data["misses"]),
+        ("false positives (predicted spans overlapping no gold span)", data["false_positives"]),
+    ):
         if not groups:
             continue
         lines.append(f"{title}, context {MISS_OPEN}marked{MISS_CLOSE}:")
         for kind, examples in groups.items():
             for example in examples[:limit]:
-                label = f"{kind}/{example['subtype']}" if example.get("subtype") and example["subtype"] != kind else kind
-                share = (f" {example['covered_chars']}/{example['chars']} chars covered"
-                         if example.get("covered_chars") else "")
+                label = (
+                    f"{kind}/{example['subtype']}" if example.get("subtype") and example["subtype"] != kind else kind
+                )
+                share = (
+                    f" {example['covered_chars']}/{example['chars']} chars covered"
+                    if example.get("covered_chars")
+                    else ""
+                )
                 lines.append(f"  {label:<16} {example['id']}@{example['start']}{share}: {example['context']}")
     return "\n".join(lines)
 
 
 # --- the demo corpus's planted PHI ----------------------------------------------------------------
 
+
 def _legacy(counts: dict) -> dict:
     """The original key names (planted, recall, detected, empty ratios as 1.0) beside the new ones."""
     return counts | {
-        "planted": counts["gold"], "detected": counts["predicted"],
+        "planted": counts["gold"],
+        "detected": counts["predicted"],
         "recall": counts["span_recall"] if counts["span_recall"] is not None else 1.0,
         "precision": counts["precision"] if counts["precision"] is not None else 1.0,
     }
@@ -675,14 +782,16 @@ def score_against_ground_truth(
             chars = [" "] * max(ends, default=0)
             for span in planted:
                 width = span["end"] - span["start"]
-                chars[span["start"]:span["end"]] = span["text"][:width].ljust(width)
+                chars[span["start"] : span["end"]] = span["text"][:width].ljust(width)
             text = "".join(chars)
-        documents.append(GoldDocument(doc_id, text, [GoldSpan(s["start"], s["end"], s["type"]) for s in planted],
-                                      str(doc_id)))
+        documents.append(
+            GoldDocument(doc_id, text, [GoldSpan(s["start"], s["end"], s["type"]) for s in planted], str(doc_id))
+        )
     score = score_documents(documents, predicted_spans_by_id, exclude_types=(), max_examples=max_examples).to_json()
     score["overall"] = _legacy(score["overall"])
     score["by_type"] = {kind: _legacy(counts) for kind, counts in score["by_type"].items()}
     score["missed"] = [example for examples in score["misses"].values() for example in examples][:max_examples]
-    score["false_positives"] = [example for examples in score["false_positives"].values()
-                                for example in examples][:max_examples]
+    score["false_positives"] = [example for examples in score["false_positives"].values() for example in examples][
+        :max_examples
+    ]
     return score

@@ -72,6 +72,7 @@ class Example:
 
 # --- reading and splitting --------------------------------------------------------------------
 
+
 def read_corpus(paths: Sequence[str | Path]) -> list[Document]:
     """The documents of `paths`, each distinct text once (MTSamples files a note under several
     specialties), in file order."""
@@ -97,20 +98,148 @@ def split_documents(docs: Sequence[Document], dev_fraction: float, seed: int) ->
 
 # --- pools of surrogate values ------------------------------------------------------------------
 
-_ONSETS = ["b", "br", "c", "ch", "d", "dr", "f", "g", "gr", "h", "j", "k", "l", "m", "n", "p", "r", "s", "sh",
-           "st", "t", "th", "v", "w", "z", "", "", "l", "m", "n", "r", "tr"]
+_ONSETS = [
+    "b",
+    "br",
+    "c",
+    "ch",
+    "d",
+    "dr",
+    "f",
+    "g",
+    "gr",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "sh",
+    "st",
+    "t",
+    "th",
+    "v",
+    "w",
+    "z",
+    "",
+    "",
+    "l",
+    "m",
+    "n",
+    "r",
+    "tr",
+]
 _VOWELS = ["a", "e", "i", "o", "u", "a", "e", "i", "o", "ai", "ea", "ou", "y", "ie"]
 _CODAS = ["", "", "", "", "n", "n", "r", "l", "s", "m", "nd", "rt", "ll", "ck"]
-_SURNAME_ENDS = ["son", "ley", "ton", "ford", "man", "berg", "ski", "ez", "ian", "ow", "er", "ard", "ini", "ova",
-                 "stein", "well", "wick", "ach", "ado", "oglu"]
-_PLACE_HEADS = ["Lake", "River", "Oak", "Cedar", "Pine", "Maple", "Fair", "Green", "Brook", "Spring", "Bay",
-                "Stone", "Elm", "Willow", "Sun", "North", "West", "East", "South", "High", "Glen", "Clear",
-                "Silver", "Golden", "Red", "Blue", "Ash", "Birch", "Clover", "Eagle", "Fox", "Hazel", "Iron"]
-_PLACE_TAILS = ["view", "side", "wood", "crest", "ridge", "haven", "field", "dale", "mont", "ton", "brook", "vale",
-                "land", "more", "port", "ford", "ville", "burg", "wick", "stead", "water", "gate", "hurst"]
-_SPECIALTIES = ["Cardiology", "Orthopedic", "Oncology", "Pediatric", "Women's Health", "Dermatology", "Eye",
-                "Kidney", "Spine", "Sleep", "Pain", "Vascular", "Neurology", "Urology", "Surgical", "Family Medicine",
-                "Internal Medicine", "Gastroenterology", "Pulmonary", "Wound Care", "Behavioral Health", "Imaging"]
+_SURNAME_ENDS = [
+    "son",
+    "ley",
+    "ton",
+    "ford",
+    "man",
+    "berg",
+    "ski",
+    "ez",
+    "ian",
+    "ow",
+    "er",
+    "ard",
+    "ini",
+    "ova",
+    "stein",
+    "well",
+    "wick",
+    "ach",
+    "ado",
+    "oglu",
+]
+_PLACE_HEADS = [
+    "Lake",
+    "River",
+    "Oak",
+    "Cedar",
+    "Pine",
+    "Maple",
+    "Fair",
+    "Green",
+    "Brook",
+    "Spring",
+    "Bay",
+    "Stone",
+    "Elm",
+    "Willow",
+    "Sun",
+    "North",
+    "West",
+    "East",
+    "South",
+    "High",
+    "Glen",
+    "Clear",
+    "Silver",
+    "Golden",
+    "Red",
+    "Blue",
+    "Ash",
+    "Birch",
+    "Clover",
+    "Eagle",
+    "Fox",
+    "Hazel",
+    "Iron",
+]
+_PLACE_TAILS = [
+    "view",
+    "side",
+    "wood",
+    "crest",
+    "ridge",
+    "haven",
+    "field",
+    "dale",
+    "mont",
+    "ton",
+    "brook",
+    "vale",
+    "land",
+    "more",
+    "port",
+    "ford",
+    "ville",
+    "burg",
+    "wick",
+    "stead",
+    "water",
+    "gate",
+    "hurst",
+]
+_SPECIALTIES = [
+    "Cardiology",
+    "Orthopedic",
+    "Oncology",
+    "Pediatric",
+    "Women's Health",
+    "Dermatology",
+    "Eye",
+    "Kidney",
+    "Spine",
+    "Sleep",
+    "Pain",
+    "Vascular",
+    "Neurology",
+    "Urology",
+    "Surgical",
+    "Family Medicine",
+    "Internal Medicine",
+    "Gastroenterology",
+    "Pulmonary",
+    "Wound Care",
+    "Behavioral Health",
+    "Imaging",
+]
 
 
 def _syllables(rng: random.Random, n: int) -> str:
@@ -126,8 +255,31 @@ def invented_last(rng: random.Random) -> str:
     return (word + rng.choice(_SURNAME_ENDS) if rng.random() < 0.6 else word + _syllables(rng, 1)).capitalize()
 
 
-_TOWN_TAILS = ["ville", "ton", "town", "burg", "berg", "port", "side", "shire", "fort", "chester", "borough",
-               "field", "haven", "mouth", "bury", "land", "view", "stad", "furt", "dale", "wood", "ford", "ham"]
+_TOWN_TAILS = [
+    "ville",
+    "ton",
+    "town",
+    "burg",
+    "berg",
+    "port",
+    "side",
+    "shire",
+    "fort",
+    "chester",
+    "borough",
+    "field",
+    "haven",
+    "mouth",
+    "bury",
+    "land",
+    "view",
+    "stad",
+    "furt",
+    "dale",
+    "wood",
+    "ford",
+    "ham",
+]
 _TOWN_HEADS = ["New", "North", "South", "East", "West", "Port", "Lake", "Mount", "Fort", "Glen", "Old", "Upper"]
 
 
@@ -142,14 +294,65 @@ def invented_place(rng: random.Random) -> str:
 
 #: Kinds of organisations other than hospitals (employers, pharmacies, schools, insurers, labs):
 #: reported as HOSPITAL, the type set's facility/organisation.
-_ORG_TAILS = ["Pharmacy", "Drug", "Drugs", "Apothecary", "Drug Store", "Auto Body", "& Sons", "and Sons",
-              "School District", "Elementary School", "High School", "Middle School", "Community College",
-              "University", "College", "Public Library", "Construction", "Landscaping", "Foods", "Trucking",
-              "Fire Department", "Police Department", "Insurance", "Health Plan", "Laboratories", "Labs",
-              "Manufacturing", "Bank", "Church", "Senior Center", "Assisted Living", "Home Health", "Motors",
-              "Plumbing", "Electric", "Hardware", "Market", "Farms", "Logistics", "Dental", "Imaging",
-              "Diagnostics", "Day Care", "Daycare", "Academy", "Inc.", "LLC", "Corporation", "Industries",
-              "Restaurant", "Steel", "Transit", "Mills", "Roofing", "Nursery", "Pediatrics", "Staffing"]
+_ORG_TAILS = [
+    "Pharmacy",
+    "Drug",
+    "Drugs",
+    "Apothecary",
+    "Drug Store",
+    "Auto Body",
+    "& Sons",
+    "and Sons",
+    "School District",
+    "Elementary School",
+    "High School",
+    "Middle School",
+    "Community College",
+    "University",
+    "College",
+    "Public Library",
+    "Construction",
+    "Landscaping",
+    "Foods",
+    "Trucking",
+    "Fire Department",
+    "Police Department",
+    "Insurance",
+    "Health Plan",
+    "Laboratories",
+    "Labs",
+    "Manufacturing",
+    "Bank",
+    "Church",
+    "Senior Center",
+    "Assisted Living",
+    "Home Health",
+    "Motors",
+    "Plumbing",
+    "Electric",
+    "Hardware",
+    "Market",
+    "Farms",
+    "Logistics",
+    "Dental",
+    "Imaging",
+    "Diagnostics",
+    "Day Care",
+    "Daycare",
+    "Academy",
+    "Inc.",
+    "LLC",
+    "Corporation",
+    "Industries",
+    "Restaurant",
+    "Steel",
+    "Transit",
+    "Mills",
+    "Roofing",
+    "Nursery",
+    "Pediatrics",
+    "Staffing",
+]
 
 
 class Pools:
@@ -157,8 +360,13 @@ class Pools:
     English-language names and US places (`english`, `us_city`) are drawn more often than the
     rest of the lists, as notes here hold more of them."""
 
-    def __init__(self, lexicons: dict[str, list[str]], stop_words: Iterable[str],
-                 english: tuple[list[str], list[str]] | None = None, us_cities: list[str] | None = None):
+    def __init__(
+        self,
+        lexicons: dict[str, list[str]],
+        stop_words: Iterable[str],
+        english: tuple[list[str], list[str]] | None = None,
+        us_cities: list[str] | None = None,
+    ):
         stop = {w.lower() for w in stop_words} | {w for w in MEDICAL_STOP if " " not in w}
         short = lambda entries: [e for e in planting_pool(entries, stop) if e.count(" ") <= 2]
         self.first = short(lexicons["first_name"])
@@ -177,6 +385,7 @@ class Pools:
 
 
 # --- surface forms ------------------------------------------------------------------------------
+
 
 def _case(rng: random.Random, text: str) -> str:
     r = rng.random()
@@ -209,7 +418,8 @@ class Surrogates:
         first, last = self.first(), self.last()
         form = rng.choices(
             ["fl", "l", "f", "fml", "Fl", "l,f", "l,fm", "fmm", "fl jr", "f l.", "FM l"],
-            [30, 14, 10, 9, 7, 8, 3, 4, 2, 2, 1])[0]
+            [30, 14, 10, 9, 7, 8, 3, 4, 2, 2, 1],
+        )[0]
         middle = self.first()
         text = {
             "fl": f"{first} {last}",
@@ -241,23 +451,77 @@ class Surrogates:
         rng = self.rng
         stem = self.place_word() if rng.random() < 0.6 else self.stem()
         saint = rng.choice(self.pools.first)
-        form = rng.choice([
-            "{s} Hospital", "{s} General Hospital", "{s} General", "{s} Memorial Hospital", "{s} Memorial",
-            "{s} Medical Center", "{s} Regional Medical Center", "{s} Community Hospital", "{s} Valley {x} Center",
-            "{s} {x} Associates", "{s} Clinic", "St. {n}'s Hospital", "St. {n}'s", "Saint {n} Medical Center",
-            "University of {s} Medical Center", "{s} Children's Hospital", "{s} Rehabilitation Center",
-            "{s} Nursing Home", "{s} Health", "{s} County Hospital", "{s} Family Practice", "{s} Urgent Care",
-            "{s} Surgery Center", "{s} Cancer Center", "{s} {x} Clinic", "{s} Healthcare", "Mount {s} Hospital",
-            "{s} Behavioral Health Center", "{s} Hospice", "{s} Medical Group", "{s} Heart Institute",
-            "{s} and {t} Hospital", "{s} and {t} Medical Center", "{t}-{s} Hospital", "{s} {t} Memorial Hospital",
-            "{s} House", "{s} Manor", "{s} Nursing and Rehab", "{s} Nursing & Rehabilitation", "{s} Dialysis Center",
-            "{s} VA Medical Center", "Hospital of {s}", "{s} Health Center", "{s} Valley Hospital", "{s} Regional",
-            "St. {n}'s Regional", "St {n}", "{s} Medical Group", "{s} Skilled Nursing Facility", "{s} Care Center",
-            "{s} Women's Hospital", "{s} Infirmary", "{s} Specialty Hospital", "{s} Outpatient Center",
-            "{s} Imaging Center", "{s} Endoscopy Center", "{s} Ambulatory Surgery Center", "{s} Health System",
-            "{s} Physicians", "{s} Primary Care", "{s} Eye Institute", "{s} Psychiatric Hospital",
-            "New {s} Hospital", "{s} Hospital Center", "{s} Sanatorium", "{s} Retirement Home", "{s} Pavilion",
-        ])
+        form = rng.choice(
+            [
+                "{s} Hospital",
+                "{s} General Hospital",
+                "{s} General",
+                "{s} Memorial Hospital",
+                "{s} Memorial",
+                "{s} Medical Center",
+                "{s} Regional Medical Center",
+                "{s} Community Hospital",
+                "{s} Valley {x} Center",
+                "{s} {x} Associates",
+                "{s} Clinic",
+                "St. {n}'s Hospital",
+                "St. {n}'s",
+                "Saint {n} Medical Center",
+                "University of {s} Medical Center",
+                "{s} Children's Hospital",
+                "{s} Rehabilitation Center",
+                "{s} Nursing Home",
+                "{s} Health",
+                "{s} County Hospital",
+                "{s} Family Practice",
+                "{s} Urgent Care",
+                "{s} Surgery Center",
+                "{s} Cancer Center",
+                "{s} {x} Clinic",
+                "{s} Healthcare",
+                "Mount {s} Hospital",
+                "{s} Behavioral Health Center",
+                "{s} Hospice",
+                "{s} Medical Group",
+                "{s} Heart Institute",
+                "{s} and {t} Hospital",
+                "{s} and {t} Medical Center",
+                "{t}-{s} Hospital",
+                "{s} {t} Memorial Hospital",
+                "{s} House",
+                "{s} Manor",
+                "{s} Nursing and Rehab",
+                "{s} Nursing & Rehabilitation",
+                "{s} Dialysis Center",
+                "{s} VA Medical Center",
+                "Hospital of {s}",
+                "{s} Health Center",
+                "{s} Valley Hospital",
+                "{s} Regional",
+                "St. {n}'s Regional",
+                "St {n}",
+                "{s} Medical Group",
+                "{s} Skilled Nursing Facility",
+                "{s} Care Center",
+                "{s} Women's Hospital",
+                "{s} Infirmary",
+                "{s} Specialty Hospital",
+                "{s} Outpatient Center",
+                "{s} Imaging Center",
+                "{s} Endoscopy Center",
+                "{s} Ambulatory Surgery Center",
+                "{s} Health System",
+                "{s} Physicians",
+                "{s} Primary Care",
+                "{s} Eye Institute",
+                "{s} Psychiatric Hospital",
+                "New {s} Hospital",
+                "{s} Hospital Center",
+                "{s} Sanatorium",
+                "{s} Retirement Home",
+                "{s} Pavilion",
+            ]
+        )
         return _case(rng, form.format(s=stem, t=self.place_word(), n=saint, x=rng.choice(_SPECIALTIES)))
 
     def town(self) -> str:
@@ -305,8 +569,25 @@ class Surrogates:
 
     def street(self) -> str:
         rng = self.rng
-        kind = rng.choice(["Street", "St", "Avenue", "Ave", "Road", "Rd", "Drive", "Dr", "Lane", "Way", "Court",
-                           "Boulevard", "Pike", "Terrace", "Place"])
+        kind = rng.choice(
+            [
+                "Street",
+                "St",
+                "Avenue",
+                "Ave",
+                "Road",
+                "Rd",
+                "Drive",
+                "Dr",
+                "Lane",
+                "Way",
+                "Court",
+                "Boulevard",
+                "Pike",
+                "Terrace",
+                "Place",
+            ]
+        )
         where = rng.choice(["", "", "", "N. ", "S. ", "E. ", "W. ", "East ", "West "])
         unit = rng.choice(["", "", "", f", Apt {rng.randint(1, 40)}{rng.choice('ABCD')}", f" #{rng.randint(2, 300)}"])
         return f"{rng.randint(1, 9999)} {where}{self.last()} {kind}{unit}"
@@ -333,159 +614,449 @@ class Surrogates:
 # person (labelled O), {R} a relative, {A} an age, {T} a street line, {Y} a year, {Z} a ZIP code,
 # {N} a phone number, {G} a credential.
 
-_RELATIVES = ["wife", "husband", "son", "daughter", "mother", "father", "sister", "brother", "niece", "nephew",
-              "granddaughter", "grandson", "partner", "friend", "neighbor", "aunt", "uncle", "caregiver",
-              "daughter-in-law", "son-in-law", "fiance", "girlfriend", "boyfriend", "cousin", "stepson", "mom",
-              "dad", "grandmother", "grandfather", "roommate", "dtr"]
-_CREDENTIALS = ["MD", "M.D.", "DO", "RN", "NP", "PA-C", "CNA", "RD", "LPN", "PharmD", "CRNA", "FNP", "LCSW", "PT",
-                "OTR", "MSW", "DPM", "PhD", "APRN", "RRT"]
+_RELATIVES = [
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "niece",
+    "nephew",
+    "granddaughter",
+    "grandson",
+    "partner",
+    "friend",
+    "neighbor",
+    "aunt",
+    "uncle",
+    "caregiver",
+    "daughter-in-law",
+    "son-in-law",
+    "fiance",
+    "girlfriend",
+    "boyfriend",
+    "cousin",
+    "stepson",
+    "mom",
+    "dad",
+    "grandmother",
+    "grandfather",
+    "roommate",
+    "dtr",
+]
+_CREDENTIALS = [
+    "MD",
+    "M.D.",
+    "DO",
+    "RN",
+    "NP",
+    "PA-C",
+    "CNA",
+    "RD",
+    "LPN",
+    "PharmD",
+    "CRNA",
+    "FNP",
+    "LCSW",
+    "PT",
+    "OTR",
+    "MSW",
+    "DPM",
+    "PhD",
+    "APRN",
+    "RRT",
+]
 
 TEMPLATES = [
     # relatives and visitors
-    "Her {R}, {P}, is at the bedside.", "His {R} {P} was present for the discussion.",
-    "Spoke with the patient's {R}, {P}, by phone.", "{P} ({R}) is the health care proxy.",
-    "Emergency contact is {P}, {R}.", "{R} {F} will drive the patient home.", "Lives with {R} {F}.",
-    "The patient's {R}, {F}, reports that she has been more confused.", "{F}'s {R} called with questions.",
-    "Family meeting held with {P} and {P}.", "Visited by {R} {P} this afternoon.",
-    "spoke with {F} ({R}) about the discharge plan.", "Spoke w/ {F} ({R}) by phone, will bring clothes.",
-    "{R}/{R} ({F}, {F}) updated at bedside.", "Pt's {R} {F} and {F} visited this afternoon.",
-    "{R} {P} requesting a call back.", "She misses her {R} {F}.", "He misses his dog and his {R} {F}.",
-    "Pt to go home with {R}, {P}, who will stay with him.", "Lives with {F} in a two story home.",
-    "pt states her {R} {F} will bring in home meds.", "{F} ({R}) to stay overnight.", "Sitter at bedside, {F} ({R}) here.",
-    "{R} {F} lives nearby in {C}.", "Her {R} {F} checks on her daily.", "Pt's {R} {F} {L} called twice this shift.",
-    "{R} ({P}) called x2, questions re: meds.", "{R}, {F}, was updated by phone.", "Contact: {P} ({R}) {N}.",
-    "{F} and {F} ({R}s) at bedside.", "Mother is {P}; father is {P}.", "Accompanied by her {R}, {F}.",
+    "Her {R}, {P}, is at the bedside.",
+    "His {R} {P} was present for the discussion.",
+    "Spoke with the patient's {R}, {P}, by phone.",
+    "{P} ({R}) is the health care proxy.",
+    "Emergency contact is {P}, {R}.",
+    "{R} {F} will drive the patient home.",
+    "Lives with {R} {F}.",
+    "The patient's {R}, {F}, reports that she has been more confused.",
+    "{F}'s {R} called with questions.",
+    "Family meeting held with {P} and {P}.",
+    "Visited by {R} {P} this afternoon.",
+    "spoke with {F} ({R}) about the discharge plan.",
+    "Spoke w/ {F} ({R}) by phone, will bring clothes.",
+    "{R}/{R} ({F}, {F}) updated at bedside.",
+    "Pt's {R} {F} and {F} visited this afternoon.",
+    "{R} {P} requesting a call back.",
+    "She misses her {R} {F}.",
+    "He misses his dog and his {R} {F}.",
+    "Pt to go home with {R}, {P}, who will stay with him.",
+    "Lives with {F} in a two story home.",
+    "pt states her {R} {F} will bring in home meds.",
+    "{F} ({R}) to stay overnight.",
+    "Sitter at bedside, {F} ({R}) here.",
+    "{R} {F} lives nearby in {C}.",
+    "Her {R} {F} checks on her daily.",
+    "Pt's {R} {F} {L} called twice this shift.",
+    "{R} ({P}) called x2, questions re: meds.",
+    "{R}, {F}, was updated by phone.",
+    "Contact: {P} ({R}) {N}.",
+    "{F} and {F} ({R}s) at bedside.",
+    "Mother is {P}; father is {P}.",
+    "Accompanied by her {R}, {F}.",
     # relatives in nursing shorthand, any case, often invented names
-    "pt's {R} {F} at bedside, updated on plan of care.", "his {R} {F} visits most evenings.",
-    "{R} {F} {L} requesting call back at {N}.", "Pt's {R} {F} here, brought her glasses.",
-    "Lives with {F} and two cats.", "Visited by {F} this evening.", "Keeps calling out for {F}.",
-    "{R}/{R} ({L}, {F}) at bedside.", "went home with {R}, {F} {L}, who will stay the night.",
-
-    "Next of kin: {P}.", "HCP: {P} ({R}).", "Calling out for {F} overnight.", "Keeps asking for {F}.",
+    "pt's {R} {F} at bedside, updated on plan of care.",
+    "his {R} {F} visits most evenings.",
+    "{R} {F} {L} requesting call back at {N}.",
+    "Pt's {R} {F} here, brought her glasses.",
+    "Lives with {F} and two cats.",
+    "Visited by {F} this evening.",
+    "Keeps calling out for {F}.",
+    "{R}/{R} ({L}, {F}) at bedside.",
+    "went home with {R}, {F} {L}, who will stay the night.",
+    "Next of kin: {P}.",
+    "HCP: {P} ({R}).",
+    "Calling out for {F} overnight.",
+    "Keeps asking for {F}.",
     # staff
-    "Discussed with {P}, RN.", "Case reviewed with Dr. {L}.", "Seen together with {P}, PA-C.",
-    "Anesthesia was provided by {P}, CRNA.", "Physical therapy ({P}) recommends a walker.",
-    "Per {F} from social work, placement is pending.", "Attending physician: {P}, MD.", "cc: {P}, M.D.",
-    "Care was handed off to {P}, NP.", "Wound care nurse {P} evaluated the dressing.", "Signed: {P}, MD",
-    "Results called to {P} at 14:20.", "Discussed with the on-call physician, {P}.", "{P}, RN, notified.",
-    "Dictated by {P}.", "Referred by {P}.", "Consulting surgeon: {P}.", "Primary care provider is {P}.",
-    "Electronically signed by {P}, {G} on {M} 3rd at 09:15.", "Electronically signed: {P} {G}",
-    "Cosigned {P}.", "Read by {P} {G}.", "Primary MD: {P}, {G}", "Resident: {P}", "Attending: {P}, {G}",
-    "Reviewed with {P} ({X}).", "Followed by {P} ({X}) for atrial fibrillation.", "Message taken by {F}.",
-    "{P}, {G}\n{H}", "Interpreter: {P}", "Scribe: {F}", "Fellow: {P}, {G}", "Preceptor: {P}",
-    "Verbal order from {P}.", "I saw and examined the patient with {F}, the resident.", "{P} {G} {M} 2 0300",
-    "Report called to {F} on 4 West.", "PCP: {P}", "Surgeon: {P}, {G}. Assistant: {P}.",
+    "Discussed with {P}, RN.",
+    "Case reviewed with Dr. {L}.",
+    "Seen together with {P}, PA-C.",
+    "Anesthesia was provided by {P}, CRNA.",
+    "Physical therapy ({P}) recommends a walker.",
+    "Per {F} from social work, placement is pending.",
+    "Attending physician: {P}, MD.",
+    "cc: {P}, M.D.",
+    "Care was handed off to {P}, NP.",
+    "Wound care nurse {P} evaluated the dressing.",
+    "Signed: {P}, MD",
+    "Results called to {P} at 14:20.",
+    "Discussed with the on-call physician, {P}.",
+    "{P}, RN, notified.",
+    "Dictated by {P}.",
+    "Referred by {P}.",
+    "Consulting surgeon: {P}.",
+    "Primary care provider is {P}.",
+    "Electronically signed by {P}, {G} on {M} 3rd at 09:15.",
+    "Electronically signed: {P} {G}",
+    "Cosigned {P}.",
+    "Read by {P} {G}.",
+    "Primary MD: {P}, {G}",
+    "Resident: {P}",
+    "Attending: {P}, {G}",
+    "Reviewed with {P} ({X}).",
+    "Followed by {P} ({X}) for atrial fibrillation.",
+    "Message taken by {F}.",
+    "{P}, {G}\n{H}",
+    "Interpreter: {P}",
+    "Scribe: {F}",
+    "Fellow: {P}, {G}",
+    "Preceptor: {P}",
+    "Verbal order from {P}.",
+    "I saw and examined the patient with {F}, the resident.",
+    "{P} {G} {M} 2 0300",
+    "Report called to {F} on 4 West.",
+    "PCP: {P}",
+    "Surgeon: {P}, {G}. Assistant: {P}.",
     # staff after a role or an act of communication, and initials
-    "Critical value read back to {F}.", "Message left with {F} at the front desk.",
-    "{F} from case management following for placement.", "{F} notified of small hematoma.",
-    "{L} made aware of soft BP.", "MD {L} at bedside.", "RN {F} aware of plan.", "msw {F} notified.",
-    "Consult placed with {P} from wound care.", "pt seen with rt {P}.", "{I} aware of soft BP.",
-    "Advised ED. -{I}", "Signed: {L}, {G}", "Paged {F}, awaiting call back.", "Spoke with {F} in pharmacy.",
-    "VS stable, {I} notified.", "{P}, rt {M} 12 0300",
+    "Critical value read back to {F}.",
+    "Message left with {F} at the front desk.",
+    "{F} from case management following for placement.",
+    "{F} notified of small hematoma.",
+    "{L} made aware of soft BP.",
+    "MD {L} at bedside.",
+    "RN {F} aware of plan.",
+    "msw {F} notified.",
+    "Consult placed with {P} from wound care.",
+    "pt seen with rt {P}.",
+    "{I} aware of soft BP.",
+    "Advised ED. -{I}",
+    "Signed: {L}, {G}",
+    "Paged {F}, awaiting call back.",
+    "Spoke with {F} in pharmacy.",
+    "VS stable, {I} notified.",
+    "{P}, rt {M} 12 0300",
     # no cue: names as subjects and objects in running text
-    "{P} is a {A}-year-old who presents for follow-up.", "{P} was seen today in clinic.",
-    "{F} reports that the pain is better.", "{P} tolerated the procedure well.", "Called {P} with the results.",
-    "{F}'s blood pressure is stable today.", "Plan discussed with {P} and family.", "{L} family at bedside.",
-    "{P} states that she feels well.", "{F} denies chest pain.", "{P} agrees with the plan.",
-    "Reviewed the labs with {F}.", "RE: {P}", "{P}'s mother has diabetes.", "Will see {F} again in two weeks.",
-    "Instructed {F} to avoid caffeine.", "Assisted {F} to chair, call light in reach.", "{F} recently underwent surgery.",
-    "She stated that {F} was going to have surgery.", "According to {F}, he was at his baseline.",
-    "Encouraged {F} to use the incentive spirometer.", "{F} was brought to the operating room.",
-    "{P} was placed supine on the operating table.", "{P} went to the recovery room in stable condition.",
-    "Discussed code status with {F} and family.", "After identifying {P}, anesthesia was induced.",
-    "{P} endorses poor sleep.", "{L}, {F} denies suicidal ideation.", "{F} is a pleasant {A}-year-old man.",
-    "Told {F} to return if symptoms worsen.", "{F} and I discussed the risks.", "{F} understands the plan.",
-    "{F} was alert and cooperative.", "{F} has been doing well at home.", "Explained to {F} that the scan was normal.",
-    "{F} tolerated diet.", "{F} ambulated in the hallway.", "We will call {F} with the biopsy result.",
-    "{P} returns today.", "{F} returns today, last seen in {M}.", "{F} was identified to be quadriplegic.",
-    "{L}, {F}\n", "{P}\n", "{L}, {F} {A}M", "Patient: {L}, {F}", "Name: {P}", "Pt: {P}",
+    "{P} is a {A}-year-old who presents for follow-up.",
+    "{P} was seen today in clinic.",
+    "{F} reports that the pain is better.",
+    "{P} tolerated the procedure well.",
+    "Called {P} with the results.",
+    "{F}'s blood pressure is stable today.",
+    "Plan discussed with {P} and family.",
+    "{L} family at bedside.",
+    "{P} states that she feels well.",
+    "{F} denies chest pain.",
+    "{P} agrees with the plan.",
+    "Reviewed the labs with {F}.",
+    "RE: {P}",
+    "{P}'s mother has diabetes.",
+    "Will see {F} again in two weeks.",
+    "Instructed {F} to avoid caffeine.",
+    "Assisted {F} to chair, call light in reach.",
+    "{F} recently underwent surgery.",
+    "She stated that {F} was going to have surgery.",
+    "According to {F}, he was at his baseline.",
+    "Encouraged {F} to use the incentive spirometer.",
+    "{F} was brought to the operating room.",
+    "{P} was placed supine on the operating table.",
+    "{P} went to the recovery room in stable condition.",
+    "Discussed code status with {F} and family.",
+    "After identifying {P}, anesthesia was induced.",
+    "{P} endorses poor sleep.",
+    "{L}, {F} denies suicidal ideation.",
+    "{F} is a pleasant {A}-year-old man.",
+    "Told {F} to return if symptoms worsen.",
+    "{F} and I discussed the risks.",
+    "{F} understands the plan.",
+    "{F} was alert and cooperative.",
+    "{F} has been doing well at home.",
+    "Explained to {F} that the scan was normal.",
+    "{F} tolerated diet.",
+    "{F} ambulated in the hallway.",
+    "We will call {F} with the biopsy result.",
+    "{P} returns today.",
+    "{F} returns today, last seen in {M}.",
+    "{F} was identified to be quadriplegic.",
+    "{L}, {F}\n",
+    "{P}\n",
+    "{L}, {F} {A}M",
+    "Patient: {L}, {F}",
+    "Name: {P}",
+    "Pt: {P}",
     # message headers and phone notes
-    "Message from {P}: needs refill on metoprolol.", "Phone note: {F} called, pharmacy did not get the rx.",
-    "from: {P} ({R})\nre: {L}, {F}", "Message: {L}, {F} / cb {N} / re appt.", "Caller: {P} ({R})",
-    "Telephone call from {P} regarding test results.", "Call received from {O} re: work note for {P}.",
-    "Left voicemail for {F}.", "Returned call to {P}, no answer.", "To: {P}\nFrom: {P}", "Re: {P}",
+    "Message from {P}: needs refill on metoprolol.",
+    "Phone note: {F} called, pharmacy did not get the rx.",
+    "from: {P} ({R})\nre: {L}, {F}",
+    "Message: {L}, {F} / cb {N} / re appt.",
+    "Caller: {P} ({R})",
+    "Telephone call from {P} regarding test results.",
+    "Call received from {O} re: work note for {P}.",
+    "Left voicemail for {F}.",
+    "Returned call to {P}, no answer.",
+    "To: {P}\nFrom: {P}",
+    "Re: {P}",
     # hospitals
-    "She was transferred from {H}.", "He was admitted to {H} last year.", "Follows with Dr. {L} at {H}.",
-    "Records from {H} were reviewed.", "Outside imaging at {H} showed no fracture.",
-    "Discharged to {H} for rehabilitation.", "Presented to the {H} emergency department.",
-    "Previously treated at {H} for pneumonia.", "Dialysis is done at {H}.", "Referred to {H} for a second opinion.",
-    "She receives chemotherapy at {H} in {C}.", "Transferred from {H} in {W}.",
-    "Pt is a {A} yo man from {C} who presents with chest pain.", "A {A}-year-old woman from {C} with dyspnea.",
-    "He works at {H} as a nurse.", "Received the vaccine at {H}.", "{A}-year-old man admitted from {H}.",
-    "d/c'd to {H} on 3/5.", "Records requested from {H}, fax {N}.", "Loc: {H}", "Location: {H}, {W}",
-    "Encounter #{Z} | {H} | {Y}", "Ordered by Dr. {L} ({H}).", "Outside films from {H}, {C}, reviewed.",
-    "Status post CABG in {Y} at {H}.", "Follow up with Dr. {L} at {H} in two weeks.", "Images sent to {H}.",
-    "Surgery in {Y} under Dr. {L} at {H}.", "From {H}, DNR/DNI.", "Seen at {H} over the weekend.",
-    "Was seen at {H} in {C} over the weekend.", "Transferred to {H} for catheterization.",
-    "{P}, {G}\n{H}\n{T}\n{C}, {S} {Z}", "Last mammogram in {Y} at {H}, benign.", "Admitted to {H} on 5/2.",
+    "She was transferred from {H}.",
+    "He was admitted to {H} last year.",
+    "Follows with Dr. {L} at {H}.",
+    "Records from {H} were reviewed.",
+    "Outside imaging at {H} showed no fracture.",
+    "Discharged to {H} for rehabilitation.",
+    "Presented to the {H} emergency department.",
+    "Previously treated at {H} for pneumonia.",
+    "Dialysis is done at {H}.",
+    "Referred to {H} for a second opinion.",
+    "She receives chemotherapy at {H} in {C}.",
+    "Transferred from {H} in {W}.",
+    "Pt is a {A} yo man from {C} who presents with chest pain.",
+    "A {A}-year-old woman from {C} with dyspnea.",
+    "He works at {H} as a nurse.",
+    "Received the vaccine at {H}.",
+    "{A}-year-old man admitted from {H}.",
+    "d/c'd to {H} on 3/5.",
+    "Records requested from {H}, fax {N}.",
+    "Loc: {H}",
+    "Location: {H}, {W}",
+    "Encounter #{Z} | {H} | {Y}",
+    "Ordered by Dr. {L} ({H}).",
+    "Outside films from {H}, {C}, reviewed.",
+    "Status post CABG in {Y} at {H}.",
+    "Follow up with Dr. {L} at {H} in two weeks.",
+    "Images sent to {H}.",
+    "Surgery in {Y} under Dr. {L} at {H}.",
+    "From {H}, DNR/DNI.",
+    "Seen at {H} over the weekend.",
+    "Was seen at {H} in {C} over the weekend.",
+    "Transferred to {H} for catheterization.",
+    "{P}, {G}\n{H}\n{T}\n{C}, {S} {Z}",
+    "Last mammogram in {Y} at {H}, benign.",
+    "Admitted to {H} on 5/2.",
     # other organisations
-    "Pharmacy: {O}, {C}, fax {N}", "Pharmacy: {O}", "Sent to local pharmacy ({O}).", "Rx called in to {O} at {N}.",
-    "Works as a driver for {O}.", "Employed by {O} as a mechanic until {Y}.", "Retired from {O} in {Y}.",
-    "Attends a day program run by {O}.", "She works in the office at {O}.", "Attends meetings at {O}.",
-    "He teaches at {O}.", "Works for {O}.", "Insurance: {O}.", "Labs drawn at {O}.", "Specimen sent to {O}.",
-    "Preferred pharmacy is {O} on {T}.", "He is a student at {O}.", "She works at {O} as a cashier.",
-    "Worked at {O} for {A} years.", "Home health through {O}.", "Oxygen supplied by {O}.",
+    "Pharmacy: {O}, {C}, fax {N}",
+    "Pharmacy: {O}",
+    "Sent to local pharmacy ({O}).",
+    "Rx called in to {O} at {N}.",
+    "Works as a driver for {O}.",
+    "Employed by {O} as a mechanic until {Y}.",
+    "Retired from {O} in {Y}.",
+    "Attends a day program run by {O}.",
+    "She works in the office at {O}.",
+    "Attends meetings at {O}.",
+    "He teaches at {O}.",
+    "Works for {O}.",
+    "Insurance: {O}.",
+    "Labs drawn at {O}.",
+    "Specimen sent to {O}.",
+    "Preferred pharmacy is {O} on {T}.",
+    "He is a student at {O}.",
+    "She works at {O} as a cashier.",
+    "Worked at {O} for {A} years.",
+    "Home health through {O}.",
+    "Oxygen supplied by {O}.",
     # places
-    "She lives in {C} with her husband.", "pt lives in {C} w/ {R}.", "Lives in {W}, independent with ADLs.",
-    "He recently moved from {W}.", "Originally from {K}, she moved to {C}.", "Visiting from {K}.",
-    "Recent travel to {K}.", "Lives alone in {C}.", "Works as a teacher in {C}.",
-    "Was visiting family in {W} when the symptoms began.", "Returned from {W} two weeks ago.",
-    "Born in {W}.", "Resides in {W}.", "Plans to travel to {W} next month.", "He drove here from {C}.",
-    "She is a college student in {W}.", "Grew up on a farm near {C}.", "Lives alone in an apartment in {C}.",
-    "Lives with her {R} in {C}.", "lives w/ {R} in {C}, independent w/ ADLs.", "Has lived in {C} since {Y}.",
-    "Pt called from {C}, traveling, ran out of meds.", "Spends winters in {W}.", "Her {R} lives in {C}, about an hour away.",
-    "Moved to {C}, {S} in {Y}.", "Labs will be drawn at the {C} lab.", "Seen at the {C} satellite clinic.",
-    "Imaging was done at the {C} outpatient site.", "Address: {T}\n{C}, {S} {Z}", "{T}\n{C}, {S} {Z}",
-    "Physician is Dr. {P} in {C}.", "{T}\n{C}, {S} {Z}\nTel {N}  Fax {N}", "Transferred from an outside hospital in {C}.", "From {C}, {S}.",
-    "Lives in a nursing home in {C}.", "Drove in from {W} this morning.", "Lives on a farm outside {C}.",
+    "She lives in {C} with her husband.",
+    "pt lives in {C} w/ {R}.",
+    "Lives in {W}, independent with ADLs.",
+    "He recently moved from {W}.",
+    "Originally from {K}, she moved to {C}.",
+    "Visiting from {K}.",
+    "Recent travel to {K}.",
+    "Lives alone in {C}.",
+    "Works as a teacher in {C}.",
+    "Was visiting family in {W} when the symptoms began.",
+    "Returned from {W} two weeks ago.",
+    "Born in {W}.",
+    "Resides in {W}.",
+    "Plans to travel to {W} next month.",
+    "He drove here from {C}.",
+    "She is a college student in {W}.",
+    "Grew up on a farm near {C}.",
+    "Lives alone in an apartment in {C}.",
+    "Lives with her {R} in {C}.",
+    "lives w/ {R} in {C}, independent w/ ADLs.",
+    "Has lived in {C} since {Y}.",
+    "Pt called from {C}, traveling, ran out of meds.",
+    "Spends winters in {W}.",
+    "Her {R} lives in {C}, about an hour away.",
+    "Moved to {C}, {S} in {Y}.",
+    "Labs will be drawn at the {C} lab.",
+    "Seen at the {C} satellite clinic.",
+    "Imaging was done at the {C} outpatient site.",
+    "Address: {T}\n{C}, {S} {Z}",
+    "{T}\n{C}, {S} {Z}",
+    "Physician is Dr. {P} in {C}.",
+    "{T}\n{C}, {S} {Z}\nTel {N}  Fax {N}",
+    "Transferred from an outside hospital in {C}.",
+    "From {C}, {S}.",
+    "Lives in a nursing home in {C}.",
+    "Drove in from {W} this morning.",
+    "Lives on a farm outside {C}.",
     # countries said of the person
-    "She was born in {K}.", "He was born in {K} and has lived in {C} since {Y}.", "Came to this country from {K} in {Y}.",
-    "Originally from {C}, {K}; moved to {C}, {S} in {Y}.", "Travel: visited family in {K} in {M}.",
-    "Recently returned from a trip to {K}.", "Emigrated from {K} in {Y}.", "Immigrated from {K} at age {A}.",
-    "Native of {K}.", "Recent trip to {K} and {K}.", "Moved from {K} {A} years ago.", "Just back from {K}.",
-    "Her family is in {K}.", "Lived in {K} until {Y}.", "Speaks the language of {K}; interpreter used.",
+    "She was born in {K}.",
+    "He was born in {K} and has lived in {C} since {Y}.",
+    "Came to this country from {K} in {Y}.",
+    "Originally from {C}, {K}; moved to {C}, {S} in {Y}.",
+    "Travel: visited family in {K} in {M}.",
+    "Recently returned from a trip to {K}.",
+    "Emigrated from {K} in {Y}.",
+    "Immigrated from {K} at age {A}.",
+    "Native of {K}.",
+    "Recent trip to {K} and {K}.",
+    "Moved from {K} {A} years ago.",
+    "Just back from {K}.",
+    "Her family is in {K}.",
+    "Lived in {K} until {Y}.",
+    "Speaks the language of {K}; interpreter used.",
 ]
 
 #: Lines of notes whose first, capitalized word is no name ("Tel", "Page", "Voicemail"): O.
 LINE_DECOYS = [
-    "Tel {N}  Fax {N}", "Tel: {N}", "Fax {N}", "Page from lab at x{Z}: critical potassium.", "Pager {Z}.",
-    "Voicemail from Dr. {L}'s office re: results.", "Voicemail left.", "Login {Z} accessed the chart.",
-    "Tel enc 3/4: pt's {R} called.", "Phone {N}", "Cell {N}", "Email sent.", "Chart reviewed.", "GCS 15.",
-    "ID {Z}", "Member ID {Z}.", "Case {Z}.", "Ref {Z}.", "Interpreter ID {Z}.",
+    "Tel {N}  Fax {N}",
+    "Tel: {N}",
+    "Fax {N}",
+    "Page from lab at x{Z}: critical potassium.",
+    "Pager {Z}.",
+    "Voicemail from Dr. {L}'s office re: results.",
+    "Voicemail left.",
+    "Login {Z} accessed the chart.",
+    "Tel enc 3/4: pt's {R} called.",
+    "Phone {N}",
+    "Cell {N}",
+    "Email sent.",
+    "Chart reviewed.",
+    "GCS 15.",
+    "ID {Z}",
+    "Member ID {Z}.",
+    "Case {Z}.",
+    "Ref {Z}.",
+    "Interpreter ID {Z}.",
 ]
 
 #: Countries in sentences not about the person (labelled O): diseases, drugs, studies.
 COUNTRY_DECOYS = [
-    "Endemic in parts of {Q}.", "The vaccine was licensed in {Q} in {Y}.", "Guidelines from {Q} differ.",
-    "Cases have been reported in {Q} and {Q}.", "A trial in {Q} showed benefit.", "Common in {Q}.",
+    "Endemic in parts of {Q}.",
+    "The vaccine was licensed in {Q} in {Y}.",
+    "Guidelines from {Q} differ.",
+    "Cases have been reported in {Q} and {Q}.",
+    "A trial in {Q} showed benefit.",
+    "Common in {Q}.",
 ]
 
 #: Capitalized words that are not PHI, next to the same cues: negative examples.
 DECOYS = [
-    "She was transferred from the Emergency Department.", "Seen in the Cardiology Clinic.",
-    "Follows with Neurology.", "Discussed with the Infectious Disease team.", "Lives in an assisted living facility.",
-    "Discussed with Pharmacy.", "Physical Therapy evaluated the patient.", "Social Work was consulted.",
-    "Admitted to the Medical Intensive Care Unit.", "He was seen by Orthopedics.", "Lives with her family.",
-    "Referred to the Wound Clinic.", "Records from the Sleep Lab were reviewed.", "Discussed with Radiology.",
-    "The Foley catheter was removed.", "Bell's palsy resolved.", "Ambien at bedtime as needed.",
+    "She was transferred from the Emergency Department.",
+    "Seen in the Cardiology Clinic.",
+    "Follows with Neurology.",
+    "Discussed with the Infectious Disease team.",
+    "Lives in an assisted living facility.",
+    "Discussed with Pharmacy.",
+    "Physical Therapy evaluated the patient.",
+    "Social Work was consulted.",
+    "Admitted to the Medical Intensive Care Unit.",
+    "He was seen by Orthopedics.",
+    "Lives with her family.",
+    "Referred to the Wound Clinic.",
+    "Records from the Sleep Lab were reviewed.",
+    "Discussed with Radiology.",
+    "The Foley catheter was removed.",
+    "Bell's palsy resolved.",
+    "Ambien at bedtime as needed.",
     # answer options of exam questions: an initial and an ordinary word, no name
     "Which is correct?\nA. increases renal clearance\nB. decreases hepatic uptake\nC. binds albumin",
-    "C. inhibits platelet aggregation", "D. prolongs the QT interval", "B. reversibly blocks the channel",
+    "C. inhibits platelet aggregation",
+    "D. prolongs the QT interval",
+    "B. reversibly blocks the channel",
 ]
 
 #: Mentions of things that are not PHI, {X} a real word of the corpus (often a rare one: a drug, a
 #: disease, a procedure), labelled O: an unknown capitalized word is not a name by itself.
 THING_TEMPLATES = [
-    "{X}.", "Started on {X}.", "{X} 20 mg daily.", "Allergic to {X}.", "History of {X}.", "{X} was discontinued.",
-    "Continue {X} and {X}.", "{X}: negative.", "{X} was given.", "Positive for {X}.", "{X} and {X} were reviewed.",
-    "Consistent with {X}.", "{X}, {X}.", "Recommend {X}.", "No {X}.", "Status post {X}.",
+    "{X}.",
+    "Started on {X}.",
+    "{X} 20 mg daily.",
+    "Allergic to {X}.",
+    "History of {X}.",
+    "{X} was discontinued.",
+    "Continue {X} and {X}.",
+    "{X}: negative.",
+    "{X} was given.",
+    "Positive for {X}.",
+    "{X} and {X} were reviewed.",
+    "Consistent with {X}.",
+    "{X}, {X}.",
+    "Recommend {X}.",
+    "No {X}.",
+    "Status post {X}.",
 ]
 
 _SLOT = re.compile(r"\{([PFLHCWKQRAXOTYZNMGSI])\}")
-_SLOT_LABEL = {"P": "NAME", "F": "NAME", "L": "NAME", "I": "NAME", "H": "HOSPITAL", "O": "HOSPITAL", "C": "LOCATION",
-               "W": "LOCATION", "K": "LOCATION", "S": "LOCATION"}
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_SLOT_LABEL = {
+    "P": "NAME",
+    "F": "NAME",
+    "L": "NAME",
+    "I": "NAME",
+    "H": "HOSPITAL",
+    "O": "HOSPITAL",
+    "C": "LOCATION",
+    "W": "LOCATION",
+    "K": "LOCATION",
+    "S": "LOCATION",
+}
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _initials(rng: random.Random) -> str:
@@ -505,7 +1076,7 @@ def render(template: str, draw: Surrogates, filler=None) -> tuple[str, list[Span
     rng = draw.rng
     out, spans, at = [], [], 0
     for m in _SLOT.finditer(template):
-        out.append(template[at:m.start()])
+        out.append(template[at : m.start()])
         slot = m.group(1)
         if slot == "X" and filler is None:  # a thing in a sentence of ours: a specialty
             out.append(rng.choice(_SPECIALTIES).lower())
@@ -517,13 +1088,24 @@ def render(template: str, draw: Surrogates, filler=None) -> tuple[str, list[Span
             at = m.end()
             continue
         value = {
-            "P": draw.person, "F": lambda: _case(rng, draw.first()), "L": lambda: _case(rng, draw.last()),
-            "H": draw.hospital, "C": lambda: _case(rng, draw.city()), "W": draw.location,
-            "K": draw.country, "Q": draw.country, "R": lambda: rng.choice(_RELATIVES),
-            "A": lambda: str(rng.randint(18, 88)), "O": draw.organization, "T": draw.street,
-            "Y": lambda: str(rng.randint(1950, 2024)), "Z": lambda: f"{rng.randint(1000, 99999):05d}",
+            "P": draw.person,
+            "F": lambda: _case(rng, draw.first()),
+            "L": lambda: _case(rng, draw.last()),
+            "H": draw.hospital,
+            "C": lambda: _case(rng, draw.city()),
+            "W": draw.location,
+            "K": draw.country,
+            "Q": draw.country,
+            "R": lambda: rng.choice(_RELATIVES),
+            "A": lambda: str(rng.randint(18, 88)),
+            "O": draw.organization,
+            "T": draw.street,
+            "Y": lambda: str(rng.randint(1950, 2024)),
+            "Z": lambda: f"{rng.randint(1000, 99999):05d}",
             "N": lambda: f"{rng.randint(200, 989)}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
-            "M": lambda: rng.choice(_MONTHS), "S": draw.state, "G": lambda: _case(rng, rng.choice(_CREDENTIALS)),
+            "M": lambda: rng.choice(_MONTHS),
+            "S": draw.state,
+            "G": lambda: _case(rng, rng.choice(_CREDENTIALS)),
             "I": lambda: _initials(rng),
         }[slot]()
         start = sum(map(len, out))
@@ -542,10 +1124,13 @@ def render(template: str, draw: Surrogates, filler=None) -> tuple[str, list[Span
 # --- planting into real text ----------------------------------------------------------------------
 
 _MASK = r"(?:X{1,6}|Y|Z|[A-D]|ABCD?|Abcd?|XYZ|Xyz|Xxxxx?)"
-_NAME_MASK = re.compile(rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Doctor)\.?[ ]{{1,2}}({_MASK})\b(?![ ]+(?:Hospital|Medical|Clinic|Center))")
+_NAME_MASK = re.compile(
+    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Doctor)\.?[ ]{{1,2}}({_MASK})\b(?![ ]+(?:Hospital|Medical|Clinic|Center))"
+)
 _HOSPITAL_MASK = re.compile(
     rf"\b({_MASK})[ ]+(?:(?:General|Memorial|Regional|Community)[ ]+)?(?:Hospital|Medical Center|Clinic|Health Center"
-    r"|Surgery Center|Surgical Center|Healthcare|Rehabilitation|Nursing Home|Cancer Center|Center)\b")
+    r"|Surgery Center|Surgical Center|Healthcare|Rehabilitation|Nursing Home|Cancer Center|Center)\b"
+)
 _THE_PATIENT = re.compile(r"(?:(?<=[.!?] )|(?<=[.!?]  )|(?<=[.:],)|^)The patient\b")
 # "the patient" inside a sentence ("Instructed the patient to ...") and a sentence's subject
 # pronoun ("She recently underwent ..."): a first name in their place is a name with no cue at
@@ -554,16 +1139,88 @@ _THE_PATIENT_INSIDE = re.compile(r"(?<=[a-z,] )the patient\b(?!'s [a-z]+ (?:and|
 _SUBJECT_PRONOUN = re.compile(r"(?:(?<=[.!?] )|(?<=[.!?]  )|(?<=[.:],))(?:She|He)(?= [a-z]{2,}\b)")
 _SENTENCE_GAP = re.compile(r"(?<=[.!?])[ ]{1,2}(?=[A-Z])|\n(?=[A-Z])")
 _REAL_HOSPITAL = re.compile(
-    r"\b((?:[A-Z][a-z'’]+\.? ){1,3})(?:Hospital|Medical Center|Clinic|Health Center|Medical Centre|Infirmary)\b")
+    r"\b((?:[A-Z][a-z'’]+\.? ){1,3})(?:Hospital|Medical Center|Clinic|Health Center|Medical Centre|Infirmary)\b"
+)
 _GENERIC_ORG_WORDS = {
-    "general", "memorial", "medical", "community", "regional", "university", "children's", "county", "state",
-    "rehabilitation", "the", "this", "our", "her", "his", "a", "an", "outpatient", "emergency", "family",
-    "primary", "care", "pain", "wound", "spine", "sleep", "eye", "day", "city", "local", "outside", "private",
-    "veterans", "women's", "mental", "health", "urgent", "walk-in", "specialty", "surgical", "surgery",
-    "cardiology", "oncology", "urology", "neurology", "dermatology", "orthopedic", "orthopaedic", "pediatric",
-    "pediatrics", "psychiatric", "cancer", "heart", "kidney", "renal", "transplant", "diabetes", "allergy",
-    "gi", "va", "er", "ed", "at", "to", "from", "in", "by", "and", "management", "maintenance",
-    "behavior", "behavioral", "wellness", "homeless", "medicine", "internal", "teaching", "tertiary", "rural",
+    "general",
+    "memorial",
+    "medical",
+    "community",
+    "regional",
+    "university",
+    "children's",
+    "county",
+    "state",
+    "rehabilitation",
+    "the",
+    "this",
+    "our",
+    "her",
+    "his",
+    "a",
+    "an",
+    "outpatient",
+    "emergency",
+    "family",
+    "primary",
+    "care",
+    "pain",
+    "wound",
+    "spine",
+    "sleep",
+    "eye",
+    "day",
+    "city",
+    "local",
+    "outside",
+    "private",
+    "veterans",
+    "women's",
+    "mental",
+    "health",
+    "urgent",
+    "walk-in",
+    "specialty",
+    "surgical",
+    "surgery",
+    "cardiology",
+    "oncology",
+    "urology",
+    "neurology",
+    "dermatology",
+    "orthopedic",
+    "orthopaedic",
+    "pediatric",
+    "pediatrics",
+    "psychiatric",
+    "cancer",
+    "heart",
+    "kidney",
+    "renal",
+    "transplant",
+    "diabetes",
+    "allergy",
+    "gi",
+    "va",
+    "er",
+    "ed",
+    "at",
+    "to",
+    "from",
+    "in",
+    "by",
+    "and",
+    "management",
+    "maintenance",
+    "behavior",
+    "behavioral",
+    "wellness",
+    "homeless",
+    "medicine",
+    "internal",
+    "teaching",
+    "tertiary",
+    "rural",
 }
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _REAL_HOSPITAL_OF = re.compile(r"\b(?:Hospital|Medical Center|University) of (?:[A-Z][a-z'’]+ ?){1,3}(?<! )")
@@ -577,20 +1234,29 @@ def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if not out or span[0] >= out[-1][1]:
             out.append(span)
     return out
+
+
 _CAPITALIZED_RUN = re.compile(r"\b[A-Z][A-Za-z'’-]*(?:[ ]+[A-Z][A-Za-z'’-]*)*")
 
 
 class Planter:
     """Plants surrogates into documents; one random stream per (seed, stream, document, copy)."""
 
-    def __init__(self, pools: Pools, lexicons: dict[str, list[str]], stop_words: Iterable[str], seed: int,
-                 corpus_counts: Counter | None = None):
+    def __init__(
+        self,
+        pools: Pools,
+        lexicons: dict[str, list[str]],
+        stop_words: Iterable[str],
+        seed: int,
+        corpus_counts: Counter | None = None,
+    ):
         self.pools = pools
         counts = corpus_counts or Counter()
         known = {e.lower() for key in ("first_name", "last_name", "city", "state", "country") for e in lexicons[key]}
         #: Words the corpus has once or twice and no list knows: what new text is full of.
-        self.rare_words = sorted(w for w, n in counts.items()
-                                 if n <= 2 and len(w) >= 5 and w.isalpha() and w not in known)
+        self.rare_words = sorted(
+            w for w, n in counts.items() if n <= 2 and len(w) >= 5 and w.isalpha() and w not in known
+        )
         self.seed = seed
         self.stop = {w.lower() for w in stop_words}
         places = [e.lower() for key in ("city", "state") for e in lexicons[key]]  # countries are not PHI: O
@@ -610,8 +1276,11 @@ class Planter:
                 for j in range(min(len(words), i + 4), i, -1):  # the longest known place from word i
                     start, end = m.start() + words[i].start(), m.start() + words[j - 1].end()
                     phrase = text[start:end].lower()
-                    known = phrase in self.place_phrases if j - i > 1 else (
-                        phrase in self.place_words and phrase not in self.stop and self.counts[phrase] <= 30)
+                    known = (
+                        phrase in self.place_phrases
+                        if j - i > 1
+                        else (phrase in self.place_words and phrase not in self.stop and self.counts[phrase] <= 30)
+                    )
                     if known:
                         out.append((start, end))
                         i = j
@@ -637,8 +1306,9 @@ class Planter:
                 out.append((m.start(1), m.end(1)))
         return _disjoint(sorted(out))
 
-    def plant(self, doc: Document, rule_spans: Sequence[tuple[int, int, str]], copy: int = 0,
-              stream: str = "train") -> Example:
+    def plant(
+        self, doc: Document, rule_spans: Sequence[tuple[int, int, str]], copy: int = 0, stream: str = "train"
+    ) -> Example:
         rng = random.Random(f"{self.seed}:{stream}:{doc.id}:{copy}")
         draw = Surrogates(self.pools, rng)
         text = doc.text
@@ -650,7 +1320,7 @@ class Planter:
                 edits.append((m.start(1), m.end(1), [(name, "NAME")]))
         for m in _HOSPITAL_MASK.finditer(text):
             if rng.random() < 0.85:
-                edits.append((m.start(1), m.end(), [(draw.place_word() + text[m.end(1):m.end()], "HOSPITAL")]))
+                edits.append((m.start(1), m.end(), [(draw.place_word() + text[m.end(1) : m.end()], "HOSPITAL")]))
         replaced = 0
         for m in _THE_PATIENT.finditer(text):
             if replaced < 2 and rng.random() < 0.15:
@@ -756,9 +1426,16 @@ def _apply(doc_id: str, text: str, edits, rule_spans, unknown) -> Example:
     return Example(doc_id, new_text, merged)
 
 
-def plant_documents(docs: Sequence[Document], pools: Pools, lexicons: dict[str, list[str]],
-                    stop_words: Iterable[str], seed: int, copies: int = 1, stream: str = "train",
-                    num_threads: int | None = None) -> list[Example]:
+def plant_documents(
+    docs: Sequence[Document],
+    pools: Pools,
+    lexicons: dict[str, list[str]],
+    stop_words: Iterable[str],
+    seed: int,
+    copies: int = 1,
+    stream: str = "train",
+    num_threads: int | None = None,
+) -> list[Example]:
     """Each document planted `copies` times (different draws), in document order."""
     counts = Counter(w.lower() for d in docs for w in _WORD.findall(d.text))
     planter = Planter(pools, lexicons, stop_words, seed, counts)

@@ -44,12 +44,15 @@ class TrainDeidConfig:
         if self.buckets < 1024 or self.buckets & (self.buckets - 1) or self.buckets > 1 << 24:
             raise ValueError(f"buckets must be a power of two from 1024 to 2^24, got {self.buckets}")
         if min(self.epochs, self.copies, self.folds, self.runs) < 1 or self.folds > 64:
-            raise ValueError(f"epochs, copies, runs and folds (<= 64) must be at least 1, got {self.epochs}, "
-                             f"{self.copies}, {self.runs}, "
-                             f"{self.folds}")
+            raise ValueError(
+                f"epochs, copies, runs and folds (<= 64) must be at least 1, got {self.epochs}, "
+                f"{self.copies}, {self.runs}, "
+                f"{self.folds}"
+            )
 
 
 # --- dev figures ----------------------------------------------------------------------------------
+
 
 def _covered(span: tuple[int, int], predicted: list[tuple[int, int, str]], text: str) -> bool:
     """Every non-space character of `span` lies in some predicted span."""
@@ -81,14 +84,21 @@ def score(examples: Sequence[synth.Example], predictions: Sequence[list[tuple[in
             c["predicted"] += 1
             c["exact_correct"] += (s, e, label) in gold
             c["overlap_correct"] += any(s < ge and gs < e for gs, ge, _ in gold)
+
     def ratio(c: Counter, a: str, b: str) -> float | None:
         return round(c[a] / c[b], 4) if c[b] else None
 
-    return {label: {"gold": c["gold"], "predicted": c["predicted"],
-                    "precision": ratio(c, "exact_correct", "predicted"), "recall": ratio(c, "exact_found", "gold"),
-                    "overlap_precision": ratio(c, "overlap_correct", "predicted"),
-                    "covered_recall": ratio(c, "covered", "gold")}
-            for label, c in counts.items()}
+    return {
+        label: {
+            "gold": c["gold"],
+            "predicted": c["predicted"],
+            "precision": ratio(c, "exact_correct", "predicted"),
+            "recall": ratio(c, "exact_found", "gold"),
+            "overlap_precision": ratio(c, "overlap_correct", "predicted"),
+            "covered_recall": ratio(c, "covered", "gold"),
+        }
+        for label, c in counts.items()
+    }
 
 
 def format_dev_table(figures: dict[str, dict[str, dict]]) -> str:
@@ -98,13 +108,16 @@ def format_dev_table(figures: dict[str, dict[str, dict]]) -> str:
     pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
     for engine, per_label in figures.items():
         for label, f in per_label.items():
-            rows.append(f"{engine:<8}{label:<10}{f['gold']:>7,}{f['predicted']:>7,}{pct(f['precision']):>9}"
-                        f"{pct(f['recall']):>9}{pct(f['overlap_precision']):>11}{pct(f['covered_recall']):>11}")
+            rows.append(
+                f"{engine:<8}{label:<10}{f['gold']:>7,}{f['predicted']:>7,}{pct(f['precision']):>9}"
+                f"{pct(f['recall']):>9}{pct(f['overlap_precision']):>11}{pct(f['covered_recall']):>11}"
+            )
     return "\n".join(rows)
 
 
-def evaluate(model: bytes, lexicons: dict[str, list[str]], examples: Sequence[synth.Example],
-             num_threads: int | None = None) -> dict[str, dict]:
+def evaluate(
+    model: bytes, lexicons: dict[str, list[str]], examples: Sequence[synth.Example], num_threads: int | None = None
+) -> dict[str, dict]:
     """Dev figures of the combined engine ("engine") and of the tagger alone ("tagger")."""
     texts = [e.text for e in examples]
     out = {}
@@ -116,8 +129,15 @@ def evaluate(model: bytes, lexicons: dict[str, list[str]], examples: Sequence[sy
 
 # --- training -------------------------------------------------------------------------------------
 
-def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: TrainDeidConfig = TrainDeidConfig(),
-                     num_threads: int | None = None, progress: bool = True, log=print) -> dict:
+
+def train_deid_model(
+    corpus: Sequence[str | Path],
+    output: str | Path,
+    config: TrainDeidConfig = TrainDeidConfig(),
+    num_threads: int | None = None,
+    progress: bool = True,
+    log=print,
+) -> dict:
     """Trains, writes `output` and `output`.json, returns the sidecar."""
     config.check()
     started = time.perf_counter()
@@ -130,22 +150,35 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
     train_docs, dev_docs = synth.split_documents(docs, config.dev_fraction, config.seed)
     real_texts = [d.text for d in train_docs]
     stop_words = _core.deid_corpus_stop_words(real_texts, num_threads)
-    pools = synth.Pools(lexicons, stop_words, english=lexicon_source.english_person_names(),
-                        us_cities=lexicon_source.us_places())
-    train_examples = synth.plant_documents(train_docs, pools, lexicons, stop_words, config.seed,
-                                           copies=config.copies, stream="train", num_threads=num_threads)
-    dev_examples = synth.plant_documents(dev_docs, pools, lexicons, stop_words, config.seed, copies=1,
-                                         stream="dev", num_threads=num_threads)
+    pools = synth.Pools(
+        lexicons, stop_words, english=lexicon_source.english_person_names(), us_cities=lexicon_source.us_places()
+    )
+    train_examples = synth.plant_documents(
+        train_docs,
+        pools,
+        lexicons,
+        stop_words,
+        config.seed,
+        copies=config.copies,
+        stream="train",
+        num_threads=num_threads,
+    )
+    dev_examples = synth.plant_documents(
+        dev_docs, pools, lexicons, stop_words, config.seed, copies=1, stream="dev", num_threads=num_threads
+    )
     planted = Counter(label for e in train_examples for _, _, label in e.spans if label is not None)
-    log(f"training on {len(train_examples):,} documents ({len(train_docs):,} real x {config.copies}; "
-        f"{', '.join(f'{k} {v:,}' for k, v in sorted(planted.items()))}); dev: {len(dev_examples):,} documents")
+    log(
+        f"training on {len(train_examples):,} documents ({len(train_docs):,} real x {config.copies}; "
+        f"{', '.join(f'{k} {v:,}' for k, v in sorted(planted.items()))}); dev: {len(dev_examples):,} documents"
+    )
 
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(train_examples) * config.epochs * config.runs, unit="doc", desc="train-deid",
-                   mininterval=0.5)
+        bar = tqdm(
+            total=len(train_examples) * config.epochs * config.runs, unit="doc", desc="train-deid", mininterval=0.5
+        )
     total, done_before = len(train_examples) * config.epochs * config.runs, 0
 
     def report(done: int) -> None:
@@ -156,11 +189,19 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
 
     try:
         model = _core.train_deid_tagger(
-            [(e.text, e.spans, e.source) for e in train_examples], real_texts, lexicons, seed=config.seed,
-            epochs=config.epochs, log2_buckets=config.buckets.bit_length() - 1,
+            [(e.text, e.spans, e.source) for e in train_examples],
+            real_texts,
+            lexicons,
+            seed=config.seed,
+            epochs=config.epochs,
+            log2_buckets=config.buckets.bit_length() - 1,
             corpus_folds=[zlib.crc32(f"{config.seed}:fold:{d.group}".encode()) % config.folds for d in train_docs]
-            if config.folds > 1 else None, progress=report,
-            num_threads=num_threads, runs=config.runs)
+            if config.folds > 1
+            else None,
+            progress=report,
+            num_threads=num_threads,
+            runs=config.runs,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -194,6 +235,8 @@ def train_deid_model(corpus: Sequence[str | Path], output: str | Path, config: T
     Path(f"{output}.json").write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
     if figures:
         log(format_dev_table(figures))
-    log(f"wrote {output} ({len(model) / 1e6:.2f} MB, sha256 {info['sha256'][:12]}..., {sidecar['seconds']} s) "
-        f"and {output}.json")
+    log(
+        f"wrote {output} ({len(model) / 1e6:.2f} MB, sha256 {info['sha256'][:12]}..., {sidecar['seconds']} s) "
+        f"and {output}.json"
+    )
     return sidecar

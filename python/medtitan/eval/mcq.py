@@ -60,8 +60,12 @@ def parse_item(record: dict, where: str) -> Item:
         letters = sorted(options)
         lines = "\n".join(f"{letter}. {options[letter]}" for letter in letters)
         prompt = f"Question: {record['question']}\n{lines}"
-        return Item(str(record.get("id", where)), prompt, tuple(options[letter] for letter in letters),
-                    letters.index(record["answer_idx"]))
+        return Item(
+            str(record.get("id", where)),
+            prompt,
+            tuple(options[letter] for letter in letters),
+            letters.index(record["answer_idx"]),
+        )
     except (KeyError, ValueError, SyntaxError) as error:
         raise ValueError(f"{where}: not a multiple-choice record ({type(error).__name__}: {error})") from error
 
@@ -111,14 +115,14 @@ def option_scores(model, tokenizer, prompt: str, options: tuple[str, ...], norma
         while shared < min(len(prompt_ids), len(full)) and prompt_ids[shared] == full[shared]:
             shared += 1
         shared = max(1, min(shared, len(full) - 1))
-        ids = full[-max_len - 1:] if len(full) > max_len + 1 else full
+        ids = full[-max_len - 1 :] if len(full) > max_len + 1 else full
         offset = len(full) - len(ids)
         tokens = torch.tensor([ids])
         logits = model(tokens[:, :-1]).float()
         log_probs = F.log_softmax(logits, dim=-1)[0]
         start = max(shared - offset, 1)
         targets = tokens[0, start:]
-        picked = log_probs[start - 1: len(ids) - 1].gather(1, targets[:, None])[:, 0]
+        picked = log_probs[start - 1 : len(ids) - 1].gather(1, targets[:, None])[:, 0]
         total = picked.sum().item()
         if normalize == "tokens":
             total /= max(1, len(targets))
@@ -128,8 +132,9 @@ def option_scores(model, tokenizer, prompt: str, options: tuple[str, ...], norma
     return scores
 
 
-def evaluate_mcq(model, tokenizer, items: list[Item], k_shot: int = 0, normalize: str = "tokens", seed: int = 0,
-                 max_len: int = 4096) -> dict:
+def evaluate_mcq(
+    model, tokenizer, items: list[Item], k_shot: int = 0, normalize: str = "tokens", seed: int = 0, max_len: int = 4096
+) -> dict:
     rng = random.Random(seed)
     correct = 0
     for index, item in enumerate(items):
@@ -139,5 +144,12 @@ def evaluate_mcq(model, tokenizer, items: list[Item], k_shot: int = 0, normalize
         correct += int(max(range(len(scores)), key=scores.__getitem__) == item.answer)
     low, high = wilson_interval(correct, len(items))
     chance = sum(1 / len(item.options) for item in items) / len(items)
-    return {"items": len(items), "correct": correct, "accuracy": correct / len(items), "ci95": [low, high],
-            "chance": chance, "k_shot": k_shot, "normalize": normalize}
+    return {
+        "items": len(items),
+        "correct": correct,
+        "accuracy": correct / len(items),
+        "ci95": [low, high],
+        "chance": chance,
+        "k_shot": k_shot,
+        "normalize": normalize,
+    }

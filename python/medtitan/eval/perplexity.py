@@ -33,8 +33,9 @@ def resolve_shard_folder(path: str | Path) -> Path:
 
 
 @torch.no_grad()
-def sample_losses(model, dataset: ShardDataset, batch_size: int = 8, max_samples: int | None = None,
-                  progress: bool = False) -> np.ndarray:
+def sample_losses(
+    model, dataset: ShardDataset, batch_size: int = 8, max_samples: int | None = None, progress: bool = False
+) -> np.ndarray:
     """Mean next-token cross-entropy (nats) of each sample, float64, in dataset order."""
     count = len(dataset) if max_samples is None else min(len(dataset), max_samples)
     vocab_size = model.args.vocab_size
@@ -44,13 +45,17 @@ def sample_losses(model, dataset: ShardDataset, batch_size: int = 8, max_samples
         rows = [np.asarray(dataset[i], dtype=np.int64) for i in range(start, min(count, start + batch_size))]
         batch = torch.from_numpy(np.stack(rows))
         if batch.shape[1] - 1 > model.args.max_seq_len:
-            raise ValueError(f"samples of {batch.shape[1]} tokens exceed the model's context of {model.args.max_seq_len}")
+            raise ValueError(
+                f"samples of {batch.shape[1]} tokens exceed the model's context of {model.args.max_seq_len}"
+            )
         if int(batch.max()) >= vocab_size:
-            raise ValueError(f"token id {int(batch.max())} is outside the model's vocabulary of {vocab_size}: "
-                             "were these shards built with another tokenizer?")
+            raise ValueError(
+                f"token id {int(batch.max())} is outside the model's vocabulary of {vocab_size}: "
+                "were these shards built with another tokenizer?"
+            )
         logits = model(batch[:, :-1]).float()
         per_token = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten(), reduction="none")
-        losses[start: start + len(rows)] = per_token.view(len(rows), -1).double().mean(dim=1).numpy()
+        losses[start : start + len(rows)] = per_token.view(len(rows), -1).double().mean(dim=1).numpy()
     return losses
 
 
@@ -62,15 +67,20 @@ def summarize(losses: np.ndarray) -> dict:
     return {"samples": int(len(losses)), "loss": mean, "perplexity": math.exp(mean), "ci95": [low, high]}
 
 
-def evaluate_perplexity(model, shards: str | Path, batch_size: int = 8, max_samples: int | None = None,
-                        progress: bool = False) -> dict:
+def evaluate_perplexity(
+    model, shards: str | Path, batch_size: int = 8, max_samples: int | None = None, progress: bool = False
+) -> dict:
     folder = resolve_shard_folder(shards)
     dataset = ShardDataset(folder)
     if len(dataset) == 0:
         raise ValueError(f"{folder}: no samples to evaluate")
     losses = sample_losses(model, dataset, batch_size, max_samples, progress)
-    result = {"shards": str(folder), "tokens": int(len(losses) * (len(dataset[0]) - 1)), "overall": summarize(losses),
-              "doc_types": {}}
+    result = {
+        "shards": str(folder),
+        "tokens": int(len(losses) * (len(dataset[0]) - 1)),
+        "overall": summarize(losses),
+        "doc_types": {},
+    }
     labelled = sample_doc_types(folder)
     if labelled is not None:
         names, labels = labelled
@@ -89,8 +99,12 @@ def format_perplexity(result: dict) -> str:
     for name, row in rows:
         low, high = row["ci95"]
         interval = f"[{low:.2f}, {high:.2f}]" if low is not None else "n/a (one sample)"
-        lines.append(f"{name:<{width}}  {row['samples']:>7}  {row['loss']:>7.4f}  {row['perplexity']:>10.2f}  {interval}")
+        lines.append(
+            f"{name:<{width}}  {row['samples']:>7}  {row['loss']:>7.4f}  {row['perplexity']:>10.2f}  {interval}"
+        )
     if not result["doc_types"]:
-        lines.append(f"(no {Path(result['shards']).name}/doc_types.json: per-doc_type figures need shards from "
-                     "`medtitan-data build`'s validation split)")
+        lines.append(
+            f"(no {Path(result['shards']).name}/doc_types.json: per-doc_type figures need shards from "
+            "`medtitan-data build`'s validation split)"
+        )
     return "\n".join(lines)

@@ -28,8 +28,10 @@ def load_pairs(path: str | Path) -> list[dict]:
     path = Path(path)
     if path.is_dir():
         if not (path / PAIRS_IN_BUILD).exists():
-            raise FileNotFoundError(f"{path / PAIRS_IN_BUILD}: missing; build with [deid] probe_pairs = N "
-                                    "(and de-identification on) to keep probe pairs")
+            raise FileNotFoundError(
+                f"{path / PAIRS_IN_BUILD}: missing; build with [deid] probe_pairs = N "
+                "(and de-identification on) to keep probe pairs"
+            )
         path = path / PAIRS_IN_BUILD
     pairs = []
     with open(path, encoding="utf-8") as handle:
@@ -54,11 +56,12 @@ def _normalize(text: str) -> str:
 
 
 @torch.no_grad()
-def continue_prompt(model, prompt_ids: list[int], new_tokens: int, samples: int, temperature: float,
-                    generator: torch.Generator | None) -> list[list[int]]:
+def continue_prompt(
+    model, prompt_ids: list[int], new_tokens: int, samples: int, temperature: float, generator: torch.Generator | None
+) -> list[list[int]]:
     """`samples` continuations of `new_tokens` tokens; greedy when temperature is 0."""
     context = model.args.max_seq_len
-    ids = torch.tensor([prompt_ids[-(context - new_tokens):]] * samples, dtype=torch.long)
+    ids = torch.tensor([prompt_ids[-(context - new_tokens) :]] * samples, dtype=torch.long)
     start = ids.shape[1]
     for _ in range(new_tokens):
         logits = model(ids)[:, -1, :].float()
@@ -70,8 +73,16 @@ def continue_prompt(model, prompt_ids: list[int], new_tokens: int, samples: int,
     return ids[:, start:].tolist()
 
 
-def probe(model, tokenizer, pairs: list[dict], samples: int = 8, temperature: float = 1.0, seed: int = 0,
-          extra_tokens: int = 4, progress: bool = False) -> dict:
+def probe(
+    model,
+    tokenizer,
+    pairs: list[dict],
+    samples: int = 8,
+    temperature: float = 1.0,
+    seed: int = 0,
+    extra_tokens: int = 4,
+    progress: bool = False,
+) -> dict:
     """k/N of pairs whose secret the model reproduces after the prefix: greedily, and in at
     least one of `samples` sampled continuations."""
     model.eval()
@@ -85,7 +96,14 @@ def probe(model, tokenizer, pairs: list[dict], samples: int = 8, temperature: fl
         prompt_ids = tokenizer.encode(prefix) if prefix else [tokenizer.bos_id]
         new_tokens = len(tokenizer.encode(" " + secret)) + extra_tokens
         greedy = tokenizer.decode(continue_prompt(model, prompt_ids, new_tokens, 1, 0.0, None)[0])
-        sampled = [tokenizer.decode(c) for c in continue_prompt(model, prompt_ids, new_tokens, samples, temperature, generator)] if samples else []
+        sampled = (
+            [
+                tokenizer.decode(c)
+                for c in continue_prompt(model, prompt_ids, new_tokens, samples, temperature, generator)
+            ]
+            if samples
+            else []
+        )
         greedy_leak = secret in _normalize(greedy)
         sampled_leak = any(secret in _normalize(text) for text in sampled)
         greedy_hits += greedy_leak
@@ -102,18 +120,26 @@ def probe(model, tokenizer, pairs: list[dict], samples: int = 8, temperature: fl
         low, high = wilson_interval(hits, total)
         return {"leaked": hits, "pairs": total, "rate": hits / total, "ci95": [low, high]}
 
-    return {"pairs": total, "greedy": rate(greedy_hits),
-            "sampled": rate(sampled_hits) | {"samples_per_pair": samples, "temperature": temperature, "seed": seed},
-            "by_type": {t: dict(c) for t, c in sorted(by_type.items())}, "leaks": leaks}
+    return {
+        "pairs": total,
+        "greedy": rate(greedy_hits),
+        "sampled": rate(sampled_hits) | {"samples_per_pair": samples, "temperature": temperature, "seed": seed},
+        "by_type": {t: dict(c) for t, c in sorted(by_type.items())},
+        "leaks": leaks,
+    }
 
 
 def format_probe(result: dict) -> str:
     greedy, sampled = result["greedy"], result["sampled"]
-    lines = [f"greedy:  {greedy['leaked']}/{greedy['pairs']} secrets reproduced ({greedy['rate']:.1%}, 95% CI "
-             f"[{greedy['ci95'][0]:.1%}, {greedy['ci95'][1]:.1%}])",
-             f"sampled: {sampled['leaked']}/{sampled['pairs']} reproduced in at least one of {sampled['samples_per_pair']} "
-             f"samples at temperature {sampled['temperature']} ({sampled['rate']:.1%})"]
+    lines = [
+        f"greedy:  {greedy['leaked']}/{greedy['pairs']} secrets reproduced ({greedy['rate']:.1%}, 95% CI "
+        f"[{greedy['ci95'][0]:.1%}, {greedy['ci95'][1]:.1%}])",
+        f"sampled: {sampled['leaked']}/{sampled['pairs']} reproduced in at least one of {sampled['samples_per_pair']} "
+        f"samples at temperature {sampled['temperature']} ({sampled['rate']:.1%})",
+    ]
     for kind, counts in result["by_type"].items():
-        lines.append(f"  {kind:<10} greedy {counts.get('greedy', 0)}/{counts['pairs']}, "
-                     f"sampled {counts.get('sampled', 0)}/{counts['pairs']}")
+        lines.append(
+            f"  {kind:<10} greedy {counts.get('greedy', 0)}/{counts['pairs']}, "
+            f"sampled {counts.get('sampled', 0)}/{counts['pairs']}"
+        )
     return "\n".join(lines)

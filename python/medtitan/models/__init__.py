@@ -11,8 +11,9 @@ from medtitan.models.llama import ModelArgs, Transformer
 
 FLAVORS: dict[str, ModelArgs] = {
     # Tiny, for CPU tests and the demo: seconds per hundred steps on two cores.
-    "debug": ModelArgs(dim=128, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=8_000, max_seq_len=512,
-                       ffn_dim_multiple_of=64),
+    "debug": ModelArgs(
+        dim=128, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=8_000, max_seq_len=512, ffn_dim_multiple_of=64
+    ),
     # The proof-of-concept run: ~1.25B parameters with the 64K vocabulary.
     "1b": ModelArgs(dim=2048, n_layers=22, n_heads=32, n_kv_heads=4, vocab_size=64_000, max_seq_len=4096),
     # The case study's production model: dim 4096, 32 layers, 32 heads, 8 KV heads, FFN 11,008

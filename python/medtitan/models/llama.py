@@ -164,7 +164,9 @@ class Transformer(nn.Module):
         super().__init__()
         self.args = args
         self.tok_embeddings = nn.Embedding(args.vocab_size, args.dim)
-        self.register_buffer("freqs", rope_frequencies(args.head_dim, args.max_seq_len, args.rope_theta), persistent=False)
+        self.register_buffer(
+            "freqs", rope_frequencies(args.head_dim, args.max_seq_len, args.rope_theta), persistent=False
+        )
         # A ModuleDict keyed "0", "1", ... keeps torchtitan's names and survives pipeline splits.
         self.layers = nn.ModuleDict({str(i): TransformerBlock(i, args) for i in range(args.n_layers)})
         self.norm = RMSNorm(args.dim, args.norm_eps)
@@ -186,4 +188,4 @@ class Transformer(nn.Module):
             layer.init_weights()
         self.norm.reset_parameters()
         cutoff = 3 / math.sqrt(self.args.dim)
-        nn.init.trunc_normal_(self.output.weight, mean=0.0, std=self.args.dim ** -0.5, a=-cutoff, b=cutoff)
+        nn.init.trunc_normal_(self.output.weight, mean=0.0, std=self.args.dim**-0.5, a=-cutoff, b=cutoff)

@@ -77,8 +77,9 @@ class LanguageIdentifier:
     text is in one of `languages` with at least `min_confidence`. `prefix_chars` scores only the
     start of each text (None: the whole text; the confidence is then the prefix's)."""
 
-    def __init__(self, languages: Sequence[str] = ("en",), min_confidence: float = 0.5,
-                 prefix_chars: int | None = None) -> None:
+    def __init__(
+        self, languages: Sequence[str] = ("en",), min_confidence: float = 0.5, prefix_chars: int | None = None
+    ) -> None:
         if isinstance(languages, str):
             raise TypeError(f"languages is a list of codes such as ['en'], not the string {languages!r}")
         if not 0.0 <= min_confidence <= 1.0:
@@ -88,8 +89,10 @@ class LanguageIdentifier:
         self._detect = _cld2().detect
         unknown = sorted(set(languages) - known_languages())
         if unknown:
-            raise ValueError(f"unknown language codes {unknown}: CLD2 names languages by ISO 639-1 code "
-                             f"(en, de, es, ...); medtitan.quality.langid.known_languages() lists them all")
+            raise ValueError(
+                f"unknown language codes {unknown}: CLD2 names languages by ISO 639-1 code "
+                f"(en, de, es, ...); medtitan.quality.langid.known_languages() lists them all"
+            )
         self.languages = tuple(languages)
         self.min_confidence = float(min_confidence)
         self.prefix_chars = prefix_chars
@@ -117,5 +120,7 @@ class LanguageIdentifier:
         return [self.identify_one(text) for text in texts]
 
     def keep(self, texts: Iterable[str]) -> list[bool]:
-        return [language in self.languages and confidence >= self.min_confidence
-                for language, confidence in self.identify(texts)]
+        return [
+            language in self.languages and confidence >= self.min_confidence
+            for language, confidence in self.identify(texts)
+        ]

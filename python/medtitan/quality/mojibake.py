@@ -19,5 +19,6 @@ TELLTALE = re.compile(f"[ÂÃ][{_CONTINUATION}]|â[€\x80-\x9f][{_CONTINUATION}
 def mojibake_sequences(texts: list[str]) -> list[int]:
     """The number of telltale sequences in each text (the regex engine scans; no per-character
     Python loop)."""
-    return [sum(1 for _ in TELLTALE.finditer(text)) if ("Â" in text or "Ã" in text or "â" in text) else 0
-            for text in texts]
+    return [
+        sum(1 for _ in TELLTALE.finditer(text)) if ("Â" in text or "Ã" in text or "â" in text) else 0 for text in texts
+    ]

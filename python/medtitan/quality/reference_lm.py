@@ -51,8 +51,10 @@ CALIBRATION_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
 
 def calibration_family(document: Document) -> bool:
     """Whether a document belongs to the calibration slice (a pure function of its family)."""
-    return int.from_bytes(hashlib.blake2b(document.group.encode(), digest_size=8).digest(), "little") \
-        % CALIBRATION_EVERY == 0
+    return (
+        int.from_bytes(hashlib.blake2b(document.group.encode(), digest_size=8).digest(), "little") % CALIBRATION_EVERY
+        == 0
+    )
 
 
 def sidecar_path(model: str | os.PathLike) -> Path:
@@ -65,10 +67,17 @@ def vocabulary_path(model: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(model)}.words")
 
 
-def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os.PathLike, output: str | os.PathLike,
-                       order: int = 5, min_counts: list[int] | None = None, text_field: str = "text",
-                       select: Callable[[Document], bool] | None = None, num_threads: int | None = None,
-                       progress: bool = True) -> dict:
+def train_reference_lm(
+    inputs: list[str | os.PathLike],
+    tokenizer_path: str | os.PathLike,
+    output: str | os.PathLike,
+    order: int = 5,
+    min_counts: list[int] | None = None,
+    text_field: str = "text",
+    select: Callable[[Document], bool] | None = None,
+    num_threads: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Train on every good document of `inputs` (those `select` accepts, when given), write the
     model to `output` and its sidecar next to it; returns the sidecar."""
     started = time.perf_counter()
@@ -108,8 +117,9 @@ def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype("<i8")
     if progress:
         print(f"training an order-{order} model on {len(offsets) - 1:,} documents, {len(ids):,} tokens", flush=True)
-    model = _core.ReferenceLM.train(ids.tobytes(), offsets.tobytes(), tokenizer.vocab_size, order, min_counts,
-                                    num_threads)
+    model = _core.ReferenceLM.train(
+        ids.tobytes(), offsets.tobytes(), tokenizer.vocab_size, order, min_counts, num_threads
+    )
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     size = model.save(str(output))
@@ -122,16 +132,32 @@ def train_reference_lm(inputs: list[str | os.PathLike], tokenizer_path: str | os
             continue
         scores = perplexities(model, *tokenizer.encode_flat(texts, num_threads), num_threads)
         unknown = np.frombuffer(vocabulary.unknown_fractions(texts, num_threads), dtype="<f8")
-        calibrated[doc_type] = {"documents": len(texts)} | {
-            name: round(float(np.quantile(scores, q)), 2) for name, q in CALIBRATION_QUANTILES.items()} | {
-            f"unknown_words_{name}": round(float(np.quantile(unknown, q)), 4) for name, q in CALIBRATION_QUANTILES.items()}
+        calibrated[doc_type] = (
+            {"documents": len(texts)}
+            | {name: round(float(np.quantile(scores, q)), 2) for name, q in CALIBRATION_QUANTILES.items()}
+            | {
+                f"unknown_words_{name}": round(float(np.quantile(unknown, q)), 4)
+                for name, q in CALIBRATION_QUANTILES.items()
+            }
+        )
     sidecar = {
-        "model": output.name, "bytes": size, "sha256": sha256_of(output),
-        "tokenizer": {"path": str(Path(tokenizer_path).resolve()), "sha256": sha256_of(tokenizer_path),
-                      "vocab_size": tokenizer.vocab_size},
-        "order": order, "min_counts": min_counts, "ngram_counts": list(model.ngram_counts),
-        "documents": len(offsets) - 1, "tokens": int(len(ids)), "characters": characters,
-        "inputs": report.files, "quarantined": len(report.quarantined), "calibration": calibrated,
+        "model": output.name,
+        "bytes": size,
+        "sha256": sha256_of(output),
+        "tokenizer": {
+            "path": str(Path(tokenizer_path).resolve()),
+            "sha256": sha256_of(tokenizer_path),
+            "vocab_size": tokenizer.vocab_size,
+        },
+        "order": order,
+        "min_counts": min_counts,
+        "ngram_counts": list(model.ngram_counts),
+        "documents": len(offsets) - 1,
+        "tokens": int(len(ids)),
+        "characters": characters,
+        "inputs": report.files,
+        "quarantined": len(report.quarantined),
+        "calibration": calibrated,
         "vocabulary": {"file": vocabulary_path(output).name, "words": len(words)},
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -150,19 +176,28 @@ def load_reference_lm(path: str, tokenizer_sha256: str):
         raise ValueError(f"{sidecar}: missing; it records the tokenizer the model was trained with")
     trained_with = json.loads(sidecar.read_text(encoding="utf-8"))["tokenizer"]
     if trained_with["sha256"] != tokenizer_sha256:
-        raise ValueError(f"{path}: trained with the tokenizer {trained_with['path']} (sha256 "
-                         f"{trained_with['sha256'][:12]}...), not the build's (sha256 {tokenizer_sha256[:12]}...): "
-                         "retrain it with the build's tokenizer")
+        raise ValueError(
+            f"{path}: trained with the tokenizer {trained_with['path']} (sha256 "
+            f"{trained_with['sha256'][:12]}...), not the build's (sha256 {tokenizer_sha256[:12]}...): "
+            "retrain it with the build's tokenizer"
+        )
     words = vocabulary_path(path)
     if not words.exists():
         raise ValueError(f"{words}: missing; train-reference-lm writes it beside the model")
     vocabulary = _core.Vocabulary(words.read_text(encoding="ascii").split())
-    return _core.ReferenceLM.load(path), json.loads(sidecar.read_text(encoding="utf-8")).get("calibration", {}), vocabulary
+    return (
+        _core.ReferenceLM.load(path),
+        json.loads(sidecar.read_text(encoding="utf-8")).get("calibration", {}),
+        vocabulary,
+    )
 
 
 def perplexities(model, ids: np.ndarray, offsets: np.ndarray, num_threads: int | None = None) -> np.ndarray:
     """Each document's perplexity (its tokens and the end of document), from the flat ids and
     offsets that Tokenizer.encode_flat returns."""
-    raw = model.perplexities(np.ascontiguousarray(ids, dtype="<u4").tobytes(),
-                             np.ascontiguousarray(offsets, dtype="<i8").tobytes(), num_threads)
+    raw = model.perplexities(
+        np.ascontiguousarray(ids, dtype="<u4").tobytes(),
+        np.ascontiguousarray(offsets, dtype="<i8").tobytes(),
+        num_threads,
+    )
     return np.frombuffer(raw, dtype="<f8")

@@ -11,5 +11,12 @@ from medtitan.tokenizer.training import (
     train_tokenizer,
 )
 
-__all__ = ["MAX_TRAINING_LINE_CHARS", "SECTION_HEADERS", "SPECIAL_PIECES", "DocTypeSample", "Tokenizer",
-           "TokenizerTrainingConfig", "train_tokenizer"]
+__all__ = [
+    "MAX_TRAINING_LINE_CHARS",
+    "SECTION_HEADERS",
+    "SPECIAL_PIECES",
+    "DocTypeSample",
+    "Tokenizer",
+    "TokenizerTrainingConfig",
+    "train_tokenizer",
+]

@@ -46,8 +46,9 @@ class Tokenizer:
         """(ids, offsets): all ids as one uint32 array, document i at ids[offsets[i]:offsets[i+1]]."""
         return _as_arrays(self._core.encode_batch_flat(list(texts), num_threads))
 
-    def encode_jsonl(self, path: str | os.PathLike, text_field: str = "text",
-                     num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def encode_jsonl(
+        self, path: str | os.PathLike, text_field: str = "text", num_threads: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Encode every record of a JSONL file without a Python object per document."""
         return _as_arrays(self._core.encode_jsonl(os.fspath(path), text_field, num_threads))
 
@@ -66,7 +67,7 @@ class Tokenizer:
         else:
             raise TypeError(f"expected a string array, got {array.type}")
         _, offsets_buffer, data_buffer = array.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset: array.offset + len(array) + 1]
+        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset : array.offset + len(array) + 1]
         data = memoryview(data_buffer).cast("B") if data_buffer is not None else memoryview(b"")
         return _as_arrays(self._core.encode_buffers(data, offsets.astype("<i8").tobytes(), num_threads))
 

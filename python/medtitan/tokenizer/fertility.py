@@ -10,13 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The terms the case study singles out as split by general tokenizers.
-CASE_STUDY_TERMS = ("acetaminophen", "electrocardiogram", "methylprednisolone", "pleural", "effusions",
-                    "atelectasis", "cardiomediastinal", "silhouette", "pneumothorax")
+CASE_STUDY_TERMS = (
+    "acetaminophen",
+    "electrocardiogram",
+    "methylprednisolone",
+    "pleural",
+    "effusions",
+    "atelectasis",
+    "cardiomediastinal",
+    "silhouette",
+    "pneumothorax",
+)
 
 # Pre-tokenization patterns of OpenAI's byte-level BPE encodings (public facts of the format).
 _R50K_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
-_CL100K_PATTERN = (r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
-                   r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""")
+_CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
 
 
 class Encoder(ABC):
@@ -122,9 +133,13 @@ class Fertility:
         return self.single_token_words / self.words if self.words else 0.0
 
     def to_json(self) -> dict:
-        return {"documents": self.documents, "words": self.words, "tokens": self.tokens,
-                "tokens_per_word": round(self.tokens_per_word, 4),
-                "single_token_word_share": round(self.single_token_share, 4)}
+        return {
+            "documents": self.documents,
+            "words": self.words,
+            "tokens": self.tokens,
+            "tokens_per_word": round(self.tokens_per_word, 4),
+            "single_token_word_share": round(self.single_token_share, 4),
+        }
 
 
 def _single_token_words(encoder: Encoder, word_counts: Counter) -> int:
@@ -163,21 +178,30 @@ class FertilityReport:
             entry = {name: row.to_json() for name, row in zip(self.tokenizers, rows)}
             entry["improvement_over"] = {
                 name: round(1 - rows[0].tokens_per_word / row.tokens_per_word, 4)
-                for name, row in zip(self.tokenizers[1:], rows[1:]) if row.tokens_per_word
+                for name, row in zip(self.tokenizers[1:], rows[1:])
+                if row.tokens_per_word
             }
             result["doc_types"][doc_type] = entry
         result["terms"] = {term: dict(zip(self.tokenizers, counts)) for term, counts in self.terms.items()}
-        result["mean_tokens_per_term"] = {name: round(self.mean_term_tokens(i), 4) for i, name in enumerate(self.tokenizers)}
+        result["mean_tokens_per_term"] = {
+            name: round(self.mean_term_tokens(i), 4) for i, name in enumerate(self.tokenizers)
+        }
         return result
 
 
-def fertility_report(documents_by_type: dict[str, list[str]], encoders: list[Encoder],
-                     terms: list[str] | tuple[str, ...] = CASE_STUDY_TERMS) -> FertilityReport:
-    by_doc_type = {doc_type: [fertility(encoder, texts) for encoder in encoders]
-                   for doc_type, texts in sorted(documents_by_type.items())}
+def fertility_report(
+    documents_by_type: dict[str, list[str]],
+    encoders: list[Encoder],
+    terms: list[str] | tuple[str, ...] = CASE_STUDY_TERMS,
+) -> FertilityReport:
+    by_doc_type = {
+        doc_type: [fertility(encoder, texts) for encoder in encoders]
+        for doc_type, texts in sorted(documents_by_type.items())
+    }
     per_encoder = [term_fertility(encoder, terms) for encoder in encoders]
-    return FertilityReport([e.name for e in encoders], by_doc_type,
-                           {term: [counts[term] for counts in per_encoder] for term in terms})
+    return FertilityReport(
+        [e.name for e in encoders], by_doc_type, {term: [counts[term] for counts in per_encoder] for term in terms}
+    )
 
 
 def format_report(report: FertilityReport) -> str:
@@ -188,18 +212,26 @@ def format_report(report: FertilityReport) -> str:
     for doc_type, values in report.by_doc_type.items():
         row = [doc_type, f"{values[0].words:,}"] + [f"{v.tokens_per_word:.3f}" for v in values]
         row.append(f"{values[0].single_token_share:.1%}")
-        row += [f"{1 - values[0].tokens_per_word / v.tokens_per_word:+.1%}" if v.tokens_per_word else "-"
-                for v in values[1:]]
+        row += [
+            f"{1 - values[0].tokens_per_word / v.tokens_per_word:+.1%}" if v.tokens_per_word else "-"
+            for v in values[1:]
+        ]
         rows.append(row)
     means = [report.mean_term_tokens(i) for i in range(len(report.tokenizers))]
     term_row = ["per medical term", f"{len(report.terms)} terms"] + [f"{m:.2f}" for m in means] + [""]
     term_row += [f"{1 - means[0] / m:+.1%}" if m else "-" for m in means[1:]]
     rows.append(term_row)
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [header] + rows]
+    lines = [
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [header] + rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - 1, lines[1])
     lines.append(f"tokens per whitespace word; ours = {report.tokenizers[0]}; 'vs X' = tokens saved against X")
-    lines.append("terms (tokens: " + " / ".join(["ours"] + baselines) + "): "
-                 + ", ".join(f"{t} {'/'.join(map(str, c))}" for t, c in report.terms.items()))
+    lines.append(
+        "terms (tokens: "
+        + " / ".join(["ours"] + baselines)
+        + "): "
+        + ", ".join(f"{t} {'/'.join(map(str, c))}" for t, c in report.terms.items())
+    )
     return "\n".join(lines)

@@ -84,11 +84,16 @@ def read_sentencepiece(path: str | Path) -> SentencePieceModel:
     raw = _core.read_sentencepiece_model(path)
     normalizer = raw["normalizer"]
     model = SentencePieceModel(
-        pieces=[Piece(piece, score, kind) for piece, score, kind in raw["pieces"]], model_type=raw["model_type"],
-        byte_fallback=raw["byte_fallback"], treat_whitespace_as_suffix=raw["treat_whitespace_as_suffix"],
-        normalizer_name=normalizer["name"], precompiled_charsmap=bytes(normalizer["precompiled_charsmap"]),
-        add_dummy_prefix=normalizer["add_dummy_prefix"], remove_extra_whitespaces=normalizer["remove_extra_whitespaces"],
-        escape_whitespaces=normalizer["escape_whitespaces"])
+        pieces=[Piece(piece, score, kind) for piece, score, kind in raw["pieces"]],
+        model_type=raw["model_type"],
+        byte_fallback=raw["byte_fallback"],
+        treat_whitespace_as_suffix=raw["treat_whitespace_as_suffix"],
+        normalizer_name=normalizer["name"],
+        precompiled_charsmap=bytes(normalizer["precompiled_charsmap"]),
+        add_dummy_prefix=normalizer["add_dummy_prefix"],
+        remove_extra_whitespaces=normalizer["remove_extra_whitespaces"],
+        escape_whitespaces=normalizer["escape_whitespaces"],
+    )
     if not model.pieces:
         raise ValueError(f"{path}: not a SentencePiece model (no pieces)")
     if model.model_type != MODEL_TYPE_BPE:
@@ -122,8 +127,14 @@ def _bpe(model: SentencePieceModel, ignore_merges: bool):
 
     vocab = {p.piece: i for i, p in enumerate(model.pieces)}
     unk = model.pieces[model.ids_of(UNKNOWN)[0]].piece
-    return models.BPE(vocab=vocab, merges=bpe_merges(model), unk_token=unk, fuse_unk=True,
-                      byte_fallback=model.byte_fallback, ignore_merges=ignore_merges)
+    return models.BPE(
+        vocab=vocab,
+        merges=bpe_merges(model),
+        unk_token=unk,
+        fuse_unk=True,
+        byte_fallback=model.byte_fallback,
+        ignore_merges=ignore_merges,
+    )
 
 
 def pieces_not_encoding_to_themselves(model: SentencePieceModel) -> list[str]:
@@ -211,10 +222,16 @@ def write_tokenizer(tokenizer_model: Path, output: Path, model_max_length: int) 
     (output / "special_tokens_map.json").write_text(json.dumps(specials, indent=2, ensure_ascii=False) + "\n")
     mismatched = pieces_not_encoding_to_themselves(model) if model.ids_of(USER_DEFINED) else []
     if mismatched:
-        print(f"medtitan export-hf: warning: {len(mismatched)} pieces of {tokenizer_model} do not encode to "
-              f"themselves; tokenizer.json may differ from SentencePiece on those words: {mismatched[:10]}",
-              file=sys.stderr)
-    return {"vocab_size": len(model.pieces), "sha256": sha256_of(tokenizer_model),
-            "ids": {name: next(i for i, p in enumerate(model.pieces) if p.piece == piece)
-                    for name, piece in specials.items()},
-            "pieces_not_encoding_to_themselves": mismatched}
+        print(
+            f"medtitan export-hf: warning: {len(mismatched)} pieces of {tokenizer_model} do not encode to "
+            f"themselves; tokenizer.json may differ from SentencePiece on those words: {mismatched[:10]}",
+            file=sys.stderr,
+        )
+    return {
+        "vocab_size": len(model.pieces),
+        "sha256": sha256_of(tokenizer_model),
+        "ids": {
+            name: next(i for i, p in enumerate(model.pieces) if p.piece == piece) for name, piece in specials.items()
+        },
+        "pieces_not_encoding_to_themselves": mismatched,
+    }

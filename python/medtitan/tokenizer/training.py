@@ -129,9 +129,13 @@ def holdout_file_name(doc_type: str) -> str:
     return safe + ".jsonl"
 
 
-def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLike,
-                    config: TokenizerTrainingConfig | None = None, progress: bool = True,
-                    verbose: bool = False) -> Path:
+def train_tokenizer(
+    inputs: list[str | os.PathLike],
+    output_dir: str | os.PathLike,
+    config: TokenizerTrainingConfig | None = None,
+    progress: bool = True,
+    verbose: bool = False,
+) -> Path:
     """Train a sentencepiece BPE model on a doc_type-weighted sample of `inputs`.
 
     Writes OUTPUT/tokenizer.model and its sidecar OUTPUT/tokenizer.model.json (config, per-doc_type sample
@@ -142,8 +146,10 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
 
     config = config or TokenizerTrainingConfig()
     if config.vocab_size < 300:
-        raise ValueError(f"vocab_size {config.vocab_size} is too small: 256 byte pieces, 4 specials and the "
-                         "section headers need room")
+        raise ValueError(
+            f"vocab_size {config.vocab_size} is too small: 256 byte pieces, 4 specials and the "
+            "section headers need room"
+        )
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -173,8 +179,9 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
                 sample.held_out += 1
                 if document.doc_type not in holdout_files:
                     holdout_dir.mkdir(parents=True, exist_ok=True)
-                    holdout_files[document.doc_type] = open(holdout_dir / holdout_file_name(document.doc_type), "w",
-                                                            encoding="utf-8")
+                    holdout_files[document.doc_type] = open(
+                        holdout_dir / holdout_file_name(document.doc_type), "w", encoding="utf-8"
+                    )
                 record = {"id": document.id, "doc_type": document.doc_type, "text": document.text}
                 holdout_files[document.doc_type].write(json.dumps(record, ensure_ascii=False) + "\n")
                 continue
@@ -188,8 +195,10 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
         for handle in holdout_files.values():
             handle.close()
     if not any(s.available_chars for s in stats.values()):
-        raise ValueError(f"no training documents in {', '.join(map(str, inputs))} "
-                         f"(skipped doc_types: {dict(skipped_types) or 'none'})")
+        raise ValueError(
+            f"no training documents in {', '.join(map(str, inputs))} "
+            f"(skipped doc_types: {dict(skipped_types) or 'none'})"
+        )
     missing = sorted(set(config.weights or {}) - set(stats))
     if missing:
         raise ValueError(f"weights name doc_types not found in the inputs: {', '.join(missing)}")
@@ -198,8 +207,11 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
     # Systematic sampling (a running sum per doc_type from a seeded start) makes every share
     # exact to within one document and repeats small sources evenly.
     total_weight = sum(s.weight for s in stats.values())
-    rate = {t: config.sample_chars * s.weight / total_weight / s.available_chars
-            for t, s in stats.items() if s.available_chars}
+    rate = {
+        t: config.sample_chars * s.weight / total_weight / s.available_chars
+        for t, s in stats.items()
+        if s.available_chars
+    }
     position = {t: random.Random(f"{config.seed}:{t}").random() for t in rate}
     lines: list[str] = []
     documents = read_documents(list(inputs), text_field=config.text_field, report=ReadReport())
@@ -218,16 +230,31 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
 
     model_path = output / "tokenizer.model"
     trainer_options = dict(
-        model_type="bpe", vocab_size=config.vocab_size, character_coverage=config.character_coverage,
-        byte_fallback=True, split_by_whitespace=True, split_digits=config.split_digits,
-        split_by_number=config.split_by_number, split_by_unicode_script=config.split_by_unicode_script,
+        model_type="bpe",
+        vocab_size=config.vocab_size,
+        character_coverage=config.character_coverage,
+        byte_fallback=True,
+        split_by_whitespace=True,
+        split_digits=config.split_digits,
+        split_by_number=config.split_by_number,
+        split_by_unicode_script=config.split_by_unicode_script,
         user_defined_symbols=list(config.user_defined_symbols),
-        pad_id=0, bos_id=1, eos_id=2, unk_id=3,
-        pad_piece=SPECIAL_PIECES["pad"], bos_piece=SPECIAL_PIECES["bos"], eos_piece=SPECIAL_PIECES["eos"],
-        unk_piece=SPECIAL_PIECES["unk"], normalization_rule_name=config.normalization,
-        remove_extra_whitespaces=config.collapse_spaces, add_dummy_prefix=True,
-        max_sentencepiece_length=config.max_piece_length, max_sentence_length=4 * MAX_TRAINING_LINE_CHARS + 16,
-        input_sentence_size=0, shuffle_input_sentence=False, num_threads=config.num_threads,
+        pad_id=0,
+        bos_id=1,
+        eos_id=2,
+        unk_id=3,
+        pad_piece=SPECIAL_PIECES["pad"],
+        bos_piece=SPECIAL_PIECES["bos"],
+        eos_piece=SPECIAL_PIECES["eos"],
+        unk_piece=SPECIAL_PIECES["unk"],
+        normalization_rule_name=config.normalization,
+        remove_extra_whitespaces=config.collapse_spaces,
+        add_dummy_prefix=True,
+        max_sentencepiece_length=config.max_piece_length,
+        max_sentence_length=4 * MAX_TRAINING_LINE_CHARS + 16,
+        input_sentence_size=0,
+        shuffle_input_sentence=False,
+        num_threads=config.num_threads,
         minloglevel=0 if verbose else 2,
     )
     # Written under a temporary name and renamed when whole: a training killed or failed midway
@@ -252,8 +279,11 @@ def train_tokenizer(inputs: list[str | os.PathLike], output_dir: str | os.PathLi
         "quarantined": [q.to_json() for q in report.quarantined],
         "skipped_doc_types": dict(skipped_types),
         "sample": {
-            doc_type: {**asdict(s), "repeat_factor": round(s.repeat_factor, 4),
-                       "share_of_sample": round(s.sampled_chars / max(1, sum(x.sampled_chars for x in stats.values())), 4)}
+            doc_type: {
+                **asdict(s),
+                "repeat_factor": round(s.repeat_factor, 4),
+                "share_of_sample": round(s.sampled_chars / max(1, sum(x.sampled_chars for x in stats.values())), 4),
+            }
             for doc_type, s in sorted(stats.items())
         },
         "training_lines": len(lines),

@@ -71,8 +71,13 @@ class StageCounts:
     quarantined: int = 0
 
     def to_json(self, reasons: dict | None = None, **extra) -> dict:
-        out = {"in": self.into, "kept": self.kept, "removed": self.removed, "quarantined": self.quarantined,
-               "reasons": dict(sorted((reasons or {}).items()))}
+        out = {
+            "in": self.into,
+            "kept": self.kept,
+            "removed": self.removed,
+            "quarantined": self.quarantined,
+            "reasons": dict(sorted((reasons or {}).items())),
+        }
         out.update(extra)
         return out
 

@@ -54,8 +54,16 @@ def contamination_index(config: BuildConfig):
     if config.deid.enabled:
         model = str(config.resolve(config.deid.model)) if config.deid.model else None
         deid = {"engine": config.deid.engine, "model": model, "seed": config.build.seed}
-    key = json.dumps({"eval_files": [str(p) for p in config.eval_files()], "text_field": settings.text_field,
-                      "ngram": settings.ngram, "min_words": settings.min_words, "deid": deid}, sort_keys=True)
+    key = json.dumps(
+        {
+            "eval_files": [str(p) for p in config.eval_files()],
+            "text_field": settings.text_field,
+            "ngram": settings.ngram,
+            "min_words": settings.min_words,
+            "deid": deid,
+        },
+        sort_keys=True,
+    )
     return _contamination_index(key)
 
 
@@ -71,14 +79,25 @@ def decontaminate_task(context: TaskContext, partition: int) -> dict:
     # Only this partition's dedup removals: no task holds the corpus-wide list.
     dropped = {r["n"] for r in read_jsonl(dedup_removed_path(work, partition))}
     rows = [r for r in read_jsonl(work.part("filter", partition)) if r["n"] not in dropped]
-    matches = index.scan_batch([r["text"] for r in rows], settings.threshold, context.threads) if index else [[]] * len(rows)
+    matches = (
+        index.scan_batch([r["text"] for r in rows], settings.threshold, context.threads) if index else [[]] * len(rows)
+    )
     flagged = []
     for row, found in zip(rows, matches):
         if found:
             sample, overlap = max(found, key=lambda m: (m[1], -m[0]))
-            flagged.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": "contaminated",
-                            "eval_set": sample_keys[sample][0], "eval_id": sample_keys[sample][1],
-                            "overlap": round(overlap, 4), "matches": len(found)})
+            flagged.append(
+                {
+                    "n": row["n"],
+                    "source": row["source"],
+                    "id": row["id"],
+                    "reason": "contaminated",
+                    "eval_set": sample_keys[sample][0],
+                    "eval_id": sample_keys[sample][1],
+                    "overlap": round(overlap, 4),
+                    "matches": len(found),
+                }
+            )
     write_jsonl(out, [{"documents": len(rows)}] + flagged)
     build_crash_point("decontaminate", partition)
     return task_done()
@@ -102,7 +121,11 @@ def run(driver: Driver, results: dict) -> dict:
         audit += flagged
     counts.kept = counts.into - counts.removed
     write_jsonl(driver.work.stage("decontaminate") / "audit.jsonl", audit)
-    return counts.to_json(Counter(r["reason"] for r in audit), eval_samples=samples,
-                          eval_samples_too_short=len(index.skipped) if index else 0,
-                          eval_records_quarantined=eval_quarantined, ngram=settings.ngram,
-                          threshold=settings.threshold)
+    return counts.to_json(
+        Counter(r["reason"] for r in audit),
+        eval_samples=samples,
+        eval_samples_too_short=len(index.skipped) if index else 0,
+        eval_records_quarantined=eval_quarantined,
+        ngram=settings.ngram,
+        threshold=settings.threshold,
+    )

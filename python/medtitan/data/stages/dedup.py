@@ -50,30 +50,42 @@ def dedup_map_task(context: TaskContext, partition: int) -> dict:
     texts = [r["text"] for r in rows]
     bands, band_rows = _bands(config)
     hashes = np.asarray(_core.normalized_hashes(texts), dtype=np.uint64)
-    signatures = _core.minhash_signatures(texts, num_perm=dedup.num_perm, ngram=dedup.ngram, seed=dedup.seed,
-                                          num_threads=context.threads)
+    signatures = _core.minhash_signatures(
+        texts, num_perm=dedup.num_perm, ngram=dedup.ngram, seed=dedup.seed, num_threads=context.threads
+    )
     raw_keys, raw_present = _core.lsh_band_keys(signatures, dedup.num_perm, bands, band_rows)
     keys = np.frombuffer(raw_keys, dtype="<u8").reshape(len(rows), bands)
     present = np.frombuffer(raw_present, dtype=np.uint8).astype(bool)
     import pyarrow as pa
 
-    docs = {"n": np.array([r["n"] for r in rows], dtype=np.int64),
-            "partition": np.full(len(rows), partition, dtype=np.int32),
-            "position": np.arange(len(rows), dtype=np.int32),
-            "id": pa.array([r["id"] for r in rows], pa.string()),
-            "source": pa.array([r["source"] for r in rows], pa.string())}
+    docs = {
+        "n": np.array([r["n"] for r in rows], dtype=np.int64),
+        "partition": np.full(len(rows), partition, dtype=np.int32),
+        "position": np.arange(len(rows), dtype=np.int32),
+        "id": pa.array([r["id"] for r in rows], pa.string()),
+        "source": pa.array([r["source"] for r in rows], pa.string()),
+    }
     folder.mkdir(parents=True, exist_ok=True)
-    write_routed(folder / f"part-{partition:05d}.exact.arrow", {"hash": hashes, **docs},
-                  (hashes % np.uint64(context.buckets)).astype(np.int64), context.buckets)
+    write_routed(
+        folder / f"part-{partition:05d}.exact.arrow",
+        {"hash": hashes, **docs},
+        (hashes % np.uint64(context.buckets)).astype(np.int64),
+        context.buckets,
+    )
     # One record per (document with shingles, band).
     members = np.repeat(np.flatnonzero(present), bands)
     band_index = np.tile(np.arange(bands, dtype=np.int16), int(present.sum()))
     band_keys = keys[present].reshape(-1)
-    picked = {name: values.take(pa.array(members)) if isinstance(values, pa.Array) else values[members]
-              for name, values in docs.items()}
-    write_routed(folder / f"part-{partition:05d}.bands.arrow",
-                  {"band": band_index, "key": band_keys, "hash": hashes[members], **picked},
-                  (band_keys % np.uint64(context.buckets)).astype(np.int64), context.buckets)
+    picked = {
+        name: values.take(pa.array(members)) if isinstance(values, pa.Array) else values[members]
+        for name, values in docs.items()
+    }
+    write_routed(
+        folder / f"part-{partition:05d}.bands.arrow",
+        {"band": band_index, "key": band_keys, "hash": hashes[members], **picked},
+        (band_keys % np.uint64(context.buckets)).astype(np.int64),
+        context.buckets,
+    )
     write_json(marker, {"documents": len(rows), "band_records": len(members)})
     return task_done()
 
@@ -83,8 +95,11 @@ def _ranks(table) -> tuple[np.ndarray, np.ndarray]:
     group. Arrow sorts strings by UTF-8 bytes, which is code-point order, as Python compares."""
     import pyarrow.compute as pc
 
-    order = pc.sort_indices(table, sort_keys=[("id", "ascending"), ("source", "ascending"),
-                                              ("n", "ascending")]).to_numpy().astype(np.int64)
+    order = (
+        pc.sort_indices(table, sort_keys=[("id", "ascending"), ("source", "ascending"), ("n", "ascending")])
+        .to_numpy()
+        .astype(np.int64)
+    )
     rank = np.empty(table.num_rows, dtype=np.int64)
     rank[order] = np.arange(table.num_rows)
     return rank, order
@@ -122,8 +137,10 @@ def dedup_exact_task(context: TaskContext, bucket: int) -> dict:
         # Python objects only for the duplicates and their keepers, not the whole bucket.
         dropped = table.select(["n", "partition", "source", "id"]).take(order[duplicates]).to_pylist()
         keepers = table.select(["source", "id"]).take(keeper[duplicates]).to_pylist()
-        removed = [row | {"reason": "exact_duplicate", "detail": f"duplicate of {k['source']}/{k['id']}"}
-                   for row, k in zip(dropped, keepers)]
+        removed = [
+            row | {"reason": "exact_duplicate", "detail": f"duplicate of {k['source']}/{k['id']}"}
+            for row, k in zip(dropped, keepers)
+        ]
     removed.sort(key=lambda r: r["n"])
     write_jsonl(out, removed)
     return task_done({"records": table.num_rows if table is not None else 0})
@@ -147,8 +164,8 @@ def dedup_bands_task(context: TaskContext, bucket: int) -> dict:
         bounds = np.append(np.flatnonzero(groups), len(families))
         # Only buckets shared by two or more texts make pairs (rare): a loop over those alone.
         for group in np.flatnonzero(np.diff(bounds) > 1):
-            members = sorted(rank[families[bounds[group]:bounds[group + 1]]].tolist())
-            pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+            members = sorted(rank[families[bounds[group] : bounds[group + 1]]].tolist())
+            pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
     ordered = sorted(pairs)  # (rank a, rank b): the order of (a's key, b's key)
     columns: dict = {}
     for side, pick in (("a", 0), ("b", 1)):
@@ -189,14 +206,27 @@ def dedup_confirm_task(context: TaskContext, partition: int) -> dict:
         for other, members in sorted(by_partition.items()):
             # One other partition's texts at a time: memory stays at two partitions.
             texts = own if other == partition else [r["text"] for r in read_jsonl(work.part("filter", other))]
-            scores = np.frombuffer(_core.jaccard_pairs(own, texts, [rows["a_position"][i] for i in members],
-                                                       [rows["b_position"][i] for i in members], config.dedup.ngram,
-                                                       context.threads), dtype="<f8")
+            scores = np.frombuffer(
+                _core.jaccard_pairs(
+                    own,
+                    texts,
+                    [rows["a_position"][i] for i in members],
+                    [rows["b_position"][i] for i in members],
+                    config.dedup.ngram,
+                    context.threads,
+                ),
+                dtype="<f8",
+            )
             for i, score in zip(members, scores):
                 if score >= config.dedup.threshold:
-                    edges.append({"a": [rows["a_id"][i], rows["a_source"][i], rows["a_n"][i]],
-                                  "b": [rows["b_id"][i], rows["b_source"][i], rows["b_n"][i]],
-                                  "b_partition": rows["b_partition"][i], "jaccard": round(float(score), 6)})
+                    edges.append(
+                        {
+                            "a": [rows["a_id"][i], rows["a_source"][i], rows["a_n"][i]],
+                            "b": [rows["b_id"][i], rows["b_source"][i], rows["b_n"][i]],
+                            "b_partition": rows["b_partition"][i],
+                            "jaccard": round(float(score), 6),
+                        }
+                    )
     edges.sort(key=lambda e: (e["a"][2], e["b"][2]))
     write_jsonl(out, [{"candidates": len(chosen), "confirmed": len(edges)}] + edges)
     return task_done({"candidates": len(chosen), "confirmed": len(edges)})
@@ -207,8 +237,12 @@ def dedup_removed_path(work: Workspace, partition: int) -> Path:
     return work.stage("dedup") / "removed" / f"part-{partition:05d}.jsonl"
 
 
-TASKS = {"dedup-map": dedup_map_task, "dedup-exact": dedup_exact_task, "dedup-bands": dedup_bands_task,
-         "dedup-confirm": dedup_confirm_task}
+TASKS = {
+    "dedup-map": dedup_map_task,
+    "dedup-exact": dedup_exact_task,
+    "dedup-bands": dedup_bands_task,
+    "dedup-confirm": dedup_confirm_task,
+}
 
 
 def run(driver: Driver, results: dict) -> dict:
@@ -249,14 +283,29 @@ def run(driver: Driver, results: dict) -> dict:
             if key != keys[root]:
                 near += 1
                 keeper = keys[root]
-                removed.append({"n": key[2], "partition": where[key], "source": key[1], "id": key[0],
-                                "reason": "near_duplicate", "detail": f"duplicate of {keeper[1]}/{keeper[0]}"})
+                removed.append(
+                    {
+                        "n": key[2],
+                        "partition": where[key],
+                        "source": key[1],
+                        "id": key[0],
+                        "reason": "near_duplicate",
+                        "detail": f"duplicate of {keeper[1]}/{keeper[0]}",
+                    }
+                )
         members = Counter(roots)
         bands, rows = _core.choose_lsh_bands(dedup.num_perm, dedup.threshold, dedup.min_probability)
         exact = len(removed) - near
-        stats.update(documents=counts.into - exact, candidate_pairs=candidates, confirmed_pairs=confirmed,
-                     clusters=sum(1 for size in members.values() if size > 1), duplicates=near, bands=bands,
-                     rows=rows, buckets=buckets)
+        stats.update(
+            documents=counts.into - exact,
+            candidate_pairs=candidates,
+            confirmed_pairs=confirmed,
+            clusters=sum(1 for size in members.values() if size > 1),
+            duplicates=near,
+            bands=bands,
+            rows=rows,
+            buckets=buckets,
+        )
     removed.sort(key=lambda r: r["n"])
     by_partition: dict[int, list] = defaultdict(list)
     for record in removed:

@@ -45,9 +45,16 @@ def probe_candidates(config: BuildConfig, row: dict, spans) -> list[dict]:
         cut = max(0, start - settings.probe_prefix_chars)
         if cut:
             cut = text.find(" ", cut) + 1 or cut
-        found.append({"order": stable_hash(config.build.seed, "probe", row["n"], start),
-                      "source": row["source"], "id": row["id"], "type": kind,
-                      "prefix": text[cut:start], "secret": text[start:end]})
+        found.append(
+            {
+                "order": stable_hash(config.build.seed, "probe", row["n"], start),
+                "source": row["source"],
+                "id": row["id"],
+                "type": kind,
+                "prefix": text[cut:start],
+                "secret": text[start:end],
+            }
+        )
     return found
 
 
@@ -101,6 +108,11 @@ def run(driver: Driver, results: dict) -> dict:
         probes = sorted(probes + stats["probe_pairs"], key=lambda p: p["order"])[: driver.config.deid.probe_pairs]
     write_jsonl(driver.work.stage("deid") / "probe_pairs.jsonl", probes)
     counts.kept = counts.into
-    return counts.to_json(enabled=driver.config.deid.enabled, engine=driver.config.deid.engine,
-                          model_sha256=model_sha256, replace=driver.config.deid.replace,
-                          documents_changed=changed, spans=dict(sorted(spans.items())))
+    return counts.to_json(
+        enabled=driver.config.deid.enabled,
+        engine=driver.config.deid.engine,
+        model_sha256=model_sha256,
+        replace=driver.config.deid.replace,
+        documents_changed=changed,
+        spans=dict(sorted(spans.items())),
+    )

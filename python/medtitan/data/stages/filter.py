@@ -104,8 +104,10 @@ def perplexity_thresholds(config: BuildConfig) -> tuple[float | None, dict[str, 
         # Never stricter than max_perplexity: the calibration raises the bar for doc_types whose
         # clean text is naturally perplexing (PubMed), and a narrow calibration (templated text,
         # whose 99th percentile can be 5) must not turn ordinary documents into outliers.
-        calibrated = {t: max(settings.max_perplexity, settings.perplexity_calibration_factor * c["p99"])
-                      for t, c in calibration.items()}
+        calibrated = {
+            t: max(settings.max_perplexity, settings.perplexity_calibration_factor * c["p99"])
+            for t, c in calibration.items()
+        }
     return settings.max_perplexity, calibrated
 
 
@@ -120,7 +122,9 @@ def unknown_word_thresholds(config: BuildConfig) -> tuple[float | None, dict[str
     calibration = _reference_lm(config)[1]
     return settings.max_unknown_word_fraction, {
         t: max(settings.max_unknown_word_fraction, c["unknown_words_p99"] + UNKNOWN_WORDS_MARGIN)
-        for t, c in calibration.items() if "unknown_words_p99" in c}
+        for t, c in calibration.items()
+        if "unknown_words_p99" in c
+    }
 
 
 @lru_cache(maxsize=2)
@@ -141,12 +145,13 @@ def language_identifier(config: BuildConfig):
 def _subset(ids: np.ndarray, offsets: np.ndarray, chosen: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The flat ids and offsets of the chosen documents only."""
     lengths = np.diff(offsets)[chosen]
-    picked = [ids[offsets[i]:offsets[i + 1]] for i in chosen]
+    picked = [ids[offsets[i] : offsets[i + 1]] for i in chosen]
     return (np.concatenate(picked) if picked else np.zeros(0, np.uint32)), np.concatenate([[0], np.cumsum(lengths)])
 
 
-def _scores(config: BuildConfig, rows: list[dict], texts: list[str], ids: np.ndarray, offsets: np.ndarray,
-            threads) -> dict:
+def _scores(
+    config: BuildConfig, rows: list[dict], texts: list[str], ids: np.ndarray, offsets: np.ndarray, threads
+) -> dict:
     """Every filter's score of every document (arrays, one entry per text). Language and
     perplexity, the costly two, are computed only for the documents not exempt from them, and
     at the same time: the reference LM scores in Rust with the GIL released while CLD2 runs."""
@@ -158,8 +163,9 @@ def _scores(config: BuildConfig, rows: list[dict], texts: list[str], ids: np.nda
     scorer = perplexity_scorer(config)
     scored = [i for i, r in enumerate(rows) if "perplexity" not in exempt.get(r["doc_type"], ())] if scorer else []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(scorer, [texts[i] for i in scored], *_subset(ids, offsets, scored), threads) \
-            if scored else None
+        pending = (
+            pool.submit(scorer, [texts[i] for i in scored], *_subset(ids, offsets, scored), threads) if scored else None
+        )
         languages: list = [(None, None)] * n
         identifier = language_identifier(config)
         named = [i for i, r in enumerate(rows) if "language" not in exempt.get(r["doc_type"], ())] if identifier else []
@@ -170,11 +176,19 @@ def _scores(config: BuildConfig, rows: list[dict], texts: list[str], ids: np.nda
     unknown_words = np.full(n, np.nan)
     if unknown_word_thresholds(config)[0] is not None:
         unknown_words = np.frombuffer(_reference_lm(config)[2].unknown_fractions(texts, threads), dtype="<f8")
-    return {"tokens": np.diff(offsets), "non_alphanumeric": np.asarray(_core.non_alphanumeric_ratios(texts, threads)),
-            "mojibake": mojibake_sequences(texts), "repetition": repetition, "repetition_names": names,
-            "repetition_thresholds": config.filters.repetition_thresholds(), "languages": languages,
-            "perplexity": perplexity, "perplexity_thresholds": perplexity_thresholds(config),
-            "unknown_words": unknown_words, "unknown_word_thresholds": unknown_word_thresholds(config)}
+    return {
+        "tokens": np.diff(offsets),
+        "non_alphanumeric": np.asarray(_core.non_alphanumeric_ratios(texts, threads)),
+        "mojibake": mojibake_sequences(texts),
+        "repetition": repetition,
+        "repetition_names": names,
+        "repetition_thresholds": config.filters.repetition_thresholds(),
+        "languages": languages,
+        "perplexity": perplexity,
+        "perplexity_thresholds": perplexity_thresholds(config),
+        "unknown_words": unknown_words,
+        "unknown_word_thresholds": unknown_word_thresholds(config),
+    }
 
 
 def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[str, str, float] | None:
@@ -189,14 +203,21 @@ def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[
         return "non_alphanumeric", f"{ratio:.3f} of characters > {settings.max_non_alnum_ratio}", ratio
     telltales = scores["mojibake"][i]
     if "mojibake" not in exempt and telltales > settings.max_mojibake_sequences:
-        return "mojibake", f"{telltales} sequences of UTF-8 read as cp1252/latin-1 > {settings.max_mojibake_sequences}", \
-            telltales
+        return (
+            "mojibake",
+            f"{telltales} sequences of UTF-8 read as cp1252/latin-1 > {settings.max_mojibake_sequences}",
+            telltales,
+        )
     language, confidence = scores["languages"][i]
     if "language" not in exempt and language is not None:
         if language not in settings.languages:
             return "language", f"{language} ({confidence:.2f}), not in {settings.languages}", confidence
         if confidence < settings.min_language_confidence:
-            return "language", f"{language} at confidence {confidence:.2f} < {settings.min_language_confidence}", confidence
+            return (
+                "language",
+                f"{language} at confidence {confidence:.2f} < {settings.min_language_confidence}",
+                confidence,
+            )
     if "repetition" not in exempt:
         thresholds = scores["repetition_thresholds"]
         for name, value in zip(scores["repetition_names"], scores["repetition"][i]):
@@ -212,7 +233,11 @@ def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[
     absolute, calibrated = scores["perplexity_thresholds"]
     if "perplexity" not in exempt and not math.isnan(perplexity):
         if doc_type in calibrated and perplexity > calibrated[doc_type]:
-            return "perplexity", f"{perplexity:.1f} > {calibrated[doc_type]:.1f} (calibrated for {doc_type})", perplexity
+            return (
+                "perplexity",
+                f"{perplexity:.1f} > {calibrated[doc_type]:.1f} (calibrated for {doc_type})",
+                perplexity,
+            )
         if doc_type not in calibrated and perplexity > absolute:
             return "perplexity", f"{perplexity:.1f} > {absolute}", perplexity
     return None
@@ -246,23 +271,42 @@ def filter_task(context: TaskContext, partition: int) -> dict:
             keep.append(index)
             continue
         reason, detail, score = verdict
-        removed.append({"n": row["n"], "source": row["source"], "id": row["id"], "reason": reason, "detail": detail,
-                        "score": round(score, 4)})
-        examples.append({"order": stable_hash(config.build.seed, "filter-example", row["n"]), "reason": reason,
-                         "doc_type": row["doc_type"], "source": row["source"], "id": row["id"], "detail": detail,
-                         "score": round(score, 4), "text": row["text"][:EXAMPLE_CHARS]})
+        removed.append(
+            {
+                "n": row["n"],
+                "source": row["source"],
+                "id": row["id"],
+                "reason": reason,
+                "detail": detail,
+                "score": round(score, 4),
+            }
+        )
+        examples.append(
+            {
+                "order": stable_hash(config.build.seed, "filter-example", row["n"]),
+                "reason": reason,
+                "doc_type": row["doc_type"],
+                "source": row["source"],
+                "id": row["id"],
+                "detail": detail,
+                "score": round(score, 4),
+                "text": row["text"][:EXAMPLE_CHARS],
+            }
+        )
     by_type: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         by_type[row["doc_type"]].append(index)
     histograms = {t: _histogram(scores["perplexity"][members]) for t, members in sorted(by_type.items())}
     lengths = scores["tokens"]
     kept_lengths = lengths[keep] if keep else np.zeros(0, np.int64)
-    kept_ids = np.concatenate([ids[offsets[i]:offsets[i + 1]] for i in keep]) if keep else np.zeros(0, np.uint32)
+    kept_ids = np.concatenate([ids[offsets[i] : offsets[i + 1]] for i in keep]) if keep else np.zeros(0, np.uint32)
     kept_offsets = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
     write_atomic(tokens_path, _npz_bytes(ids=kept_ids.astype(np.uint32), offsets=kept_offsets))
     write_jsonl(removed_path, removed)
-    write_json(scores_path, {"perplexity_log10_histogram": {t: h for t, h in histograms.items() if sum(h)},
-                             "examples": _sample(examples)})
+    write_json(
+        scores_path,
+        {"perplexity_log10_histogram": {t: h for t, h in histograms.items() if sum(h)}, "examples": _sample(examples)},
+    )
     write_jsonl(kept_path, [rows[i] for i in keep])  # last: the task's marker
     build_crash_point("filter", partition)
     return task_done()
@@ -306,8 +350,12 @@ def run(driver: Driver, results: dict) -> dict:
         for doc_type, counts_ in scores["perplexity_log10_histogram"].items():
             histograms[doc_type] = histograms.get(doc_type, 0) + np.asarray(counts_)
         examples = _sample(examples + scores["examples"])
-    write_jsonl(driver.work.stage("filter") / "examples.jsonl",
-                [{k: v for k, v in e.items() if k != "order"} for e in examples])
-    return counts.to_json(reasons, removed_by_doc_type={r: dict(sorted(c.items())) for r, c in sorted(removed_by_type.items())},
-                          perplexity_log10_edges=PERPLEXITY_LOG10_EDGES if histograms else None,
-                          perplexity_log10_histogram={t: h.tolist() for t, h in sorted(histograms.items())})
+    write_jsonl(
+        driver.work.stage("filter") / "examples.jsonl", [{k: v for k, v in e.items() if k != "order"} for e in examples]
+    )
+    return counts.to_json(
+        reasons,
+        removed_by_doc_type={r: dict(sorted(c.items())) for r, c in sorted(removed_by_type.items())},
+        perplexity_log10_edges=PERPLEXITY_LOG10_EDGES if histograms else None,
+        perplexity_log10_histogram={t: h.tolist() for t, h in sorted(histograms.items())},
+    )

@@ -40,14 +40,28 @@ def run(driver: Driver, results: dict) -> dict:
     for source in driver.config.sources:
         for path in driver.config.source_files(source):
             report = ReadReport()
-            files.append({"source": source.name, "path": str(path), "bytes": path.stat().st_size,
-                          "sha256": sha256_of(path)})
-            documents = read_documents([path], text_field=source.text_field, default_doc_type=source.doc_type,
-                                       report=report, max_record_bytes=driver.config.build.max_doc_bytes,
-                                       file_errors="quarantine", invalid_unicode=invalid_unicode)
+            files.append(
+                {"source": source.name, "path": str(path), "bytes": path.stat().st_size, "sha256": sha256_of(path)}
+            )
+            documents = read_documents(
+                [path],
+                text_field=source.text_field,
+                default_doc_type=source.doc_type,
+                report=report,
+                max_record_bytes=driver.config.build.max_doc_bytes,
+                file_errors="quarantine",
+                invalid_unicode=invalid_unicode,
+            )
             for document in documents:
-                buffer.append({"n": ordinal, "source": source.name, "id": document.id,
-                               "doc_type": source.doc_type, "text": document.text})
+                buffer.append(
+                    {
+                        "n": ordinal,
+                        "source": source.name,
+                        "id": document.id,
+                        "doc_type": source.doc_type,
+                        "text": document.text,
+                    }
+                )
                 ordinal += 1
                 per_source[source.name] += 1
                 if len(buffer) >= driver.config.build.partition_docs:
@@ -60,15 +74,26 @@ def run(driver: Driver, results: dict) -> dict:
             repaired_records += report.repaired_records
             repaired_characters += report.repaired_characters
             repaired = f", {report.repaired_records:,} repaired" if report.repaired_records else ""
-            driver.log(f"ingest: {path} -> {report.documents:,} documents, {len(report.quarantined)} quarantined{repaired}")
+            driver.log(
+                f"ingest: {path} -> {report.documents:,} documents, {len(report.quarantined)} quarantined{repaired}"
+            )
     flush()
     counts.into = counts.kept + counts.quarantined
     # With the raw lines' start: private (the stage folder is); _finish releases the rest.
     write_jsonl(stage / "quarantine.jsonl", quarantined)
     reasons = Counter(q["reason"].split(":")[0] for q in quarantined)
     # Only where repairs were asked for, so a default build's result keeps its old shape.
-    repairs = {"repaired": {"records": repaired_records, "lone_surrogates": repaired_characters}} \
-        if invalid_unicode == "replace" else {}
-    return counts.to_json({f"quarantined: {k}": v for k, v in reasons.items()}, partitions=partition,
-                          blank_lines=blank_lines, files=files, documents_by_source=dict(per_source),
-                          input_bytes=sum(f["bytes"] for f in files), **repairs)
+    repairs = (
+        {"repaired": {"records": repaired_records, "lone_surrogates": repaired_characters}}
+        if invalid_unicode == "replace"
+        else {}
+    )
+    return counts.to_json(
+        {f"quarantined: {k}": v for k, v in reasons.items()},
+        partitions=partition,
+        blank_lines=blank_lines,
+        files=files,
+        documents_by_source=dict(per_source),
+        input_bytes=sum(f["bytes"] for f in files),
+        **repairs,
+    )

@@ -69,11 +69,15 @@ def mix_scan_task(context: TaskContext, partition: int) -> dict:
     offsets = np.load(work.part("filter", partition, ".tokens.npz"))["offsets"]
     kept = [i for i, row in enumerate(rows) if row["n"] not in dropped]
     order = np.array([stable_hash(seed, rows[i]["source"], rows[i]["id"], rows[i]["n"]) for i in kept], dtype=np.uint64)
-    columns = {"order": order, "n": np.array([rows[i]["n"] for i in kept], dtype=np.int64),
-               "partition": np.full(len(kept), partition, dtype=np.int32),
-               "position": np.array(kept, dtype=np.int32),
-               "tokens": np.array([offsets[i + 1] - offsets[i] + 1 for i in kept], dtype=np.int64),  # + </s>
-               "source": [rows[i]["source"] for i in kept], "doc_type": [rows[i]["doc_type"] for i in kept]}
+    columns = {
+        "order": order,
+        "n": np.array([rows[i]["n"] for i in kept], dtype=np.int64),
+        "partition": np.full(len(kept), partition, dtype=np.int32),
+        "position": np.array(kept, dtype=np.int32),
+        "tokens": np.array([offsets[i + 1] - offsets[i] + 1 for i in kept], dtype=np.int64),  # + </s>
+        "source": [rows[i]["source"] for i in kept],
+        "doc_type": [rows[i]["doc_type"] for i in kept],
+    }
     write_routed(out, columns, range_bucket(order, context.partitions), context.partitions)
     return task_done({"documents": len(kept)})
 
@@ -89,10 +93,17 @@ def mix_sort_task(context: TaskContext, bucket: int) -> dict:
     scans = [context.work.stage("mix") / "scan" / f"part-{p:05d}.arrow" for p in range(context.partitions)]
     table = read_routed_table(scans, bucket)
     if table is None:
-        table = pa.table({"order": pa.array([], pa.uint64()), "n": pa.array([], pa.int64()),
-                          "partition": pa.array([], pa.int32()), "position": pa.array([], pa.int32()),
-                          "tokens": pa.array([], pa.int64()), "source": pa.array([], pa.string()),
-                          "doc_type": pa.array([], pa.string())})
+        table = pa.table(
+            {
+                "order": pa.array([], pa.uint64()),
+                "n": pa.array([], pa.int64()),
+                "partition": pa.array([], pa.int32()),
+                "position": pa.array([], pa.int32()),
+                "tokens": pa.array([], pa.int64()),
+                "source": pa.array([], pa.string()),
+                "doc_type": pa.array([], pa.string()),
+            }
+        )
     table = table.sort_by([("order", "ascending"), ("n", "ascending")])
     types, type_names = _codes(table, "doc_type")
     tokens = table.column("tokens").to_numpy()
@@ -146,8 +157,13 @@ def mix_select_task(context: TaskContext, bucket: int) -> dict:
     train_tokens = {name: int(tokens[train & (sources == code)].sum()) for code, name in enumerate(source_names)}
     np.save(temporary_name(flags_path, ".npy"), flags)
     temporary_name(flags_path, ".npy").replace(flags_path)
-    write_json(out, {"train_documents": {k: v for k, v in train_docs.items() if v},
-                     "train_tokens": {k: v for k, v in train_tokens.items() if v}})  # last: the marker
+    write_json(
+        out,
+        {
+            "train_documents": {k: v for k, v in train_docs.items() if v},
+            "train_tokens": {k: v for k, v in train_tokens.items() if v},
+        },
+    )  # last: the marker
     return task_done()
 
 
@@ -177,12 +193,22 @@ def mix_copies_task(context: TaskContext, bucket: int) -> dict:
         sampled_out += int(np.count_nonzero(counts == 0))
     types, type_names = _codes(table, "doc_type")
     validation_by_type = {name: int(np.count_nonzero(flags & (types == code))) for code, name in enumerate(type_names)}
-    columns = {"position": table.column("position").to_numpy(), "copies": copies, "validation": flags,
-               "doc_type": table.column("doc_type").combine_chunks()}
+    columns = {
+        "position": table.column("position").to_numpy(),
+        "copies": copies,
+        "validation": flags,
+        "doc_type": table.column("doc_type").combine_chunks(),
+    }
     write_routed(out, columns, table.column("partition").to_numpy().astype(np.int64), context.partitions)
-    write_json(stats_path, {"achieved_tokens": {k: v for k, v in achieved.items() if v}, "sampled_out": sampled_out,
-                            "training_copies": int(copies.sum()),
-                            "validation_by_type": {k: v for k, v in validation_by_type.items() if v}})
+    write_json(
+        stats_path,
+        {
+            "achieved_tokens": {k: v for k, v in achieved.items() if v},
+            "sampled_out": sampled_out,
+            "training_copies": int(copies.sum()),
+            "validation_by_type": {k: v for k, v in validation_by_type.items() if v},
+        },
+    )
     return task_done()
 
 
@@ -196,7 +222,9 @@ def mix_plan_task(context: TaskContext, partition: int) -> dict:
     rows = read_routed_table(buckets, partition)
     rows = rows.to_pydict() if rows is not None else {"position": [], "copies": [], "validation": [], "doc_type": []}
     train, validation = [], defaultdict(list)
-    for position, count, is_validation, doc_type in zip(rows["position"], rows["copies"], rows["validation"], rows["doc_type"]):
+    for position, count, is_validation, doc_type in zip(
+        rows["position"], rows["copies"], rows["validation"], rows["doc_type"]
+    ):
         if is_validation:
             validation[doc_type].append(position)
         elif count:
@@ -205,8 +233,13 @@ def mix_plan_task(context: TaskContext, partition: int) -> dict:
     return task_done()
 
 
-TASKS = {"mix-scan": mix_scan_task, "mix-sort": mix_sort_task, "mix-select": mix_select_task,
-         "mix-copies": mix_copies_task, "mix-plan": mix_plan_task}
+TASKS = {
+    "mix-scan": mix_scan_task,
+    "mix-sort": mix_sort_task,
+    "mix-select": mix_select_task,
+    "mix-copies": mix_copies_task,
+    "mix-plan": mix_plan_task,
+}
 
 
 def run(driver: Driver, results: dict) -> dict:
@@ -226,8 +259,10 @@ def run(driver: Driver, results: dict) -> dict:
     total_tokens = sum(by_type.values()) or 1
     # Every doc_type gets its share of validation_tokens, and at least one whole sample's
     # worth (validation is packed per doc_type, so each type can be scored apart).
-    quota = {t: max(build.validation_tokens * n / total_tokens, build.seq_len + 1) if build.validation_tokens > 0 else 0
-             for t, n in sorted(by_type.items())}
+    quota = {
+        t: max(build.validation_tokens * n / total_tokens, build.seq_len + 1) if build.validation_tokens > 0 else 0
+        for t, n in sorted(by_type.items())
+    }
     write_json(folder / "select.json", {"quota": quota, "tokens_before": tokens_before})
     driver.run_tasks("mix-select", range(partitions))
 
@@ -244,8 +279,10 @@ def run(driver: Driver, results: dict) -> dict:
     weight_sum = sum(weights.values()) or 1.0
     target = {name: budget * w / weight_sum for name, w in weights.items()}
     rate = {name: target[name] / available[name] for name in weights}
-    write_json(folder / "copies.json", {"rate": rate, "start": {name: mix_start(build.seed, name) for name in weights},
-                                        "train_before": train_before})
+    write_json(
+        folder / "copies.json",
+        {"rate": rate, "start": {name: mix_start(build.seed, name) for name in weights}, "train_before": train_before},
+    )
     driver.run_tasks("mix-copies", range(partitions))
     driver.run_tasks("mix-plan", range(partitions))
 
@@ -263,15 +300,23 @@ def run(driver: Driver, results: dict) -> dict:
     for source in driver.config.sources:
         name = source.name
         sources[name] = {
-            "doc_type": source.doc_type, "weight": source.weight, "documents": train_documents[name],
-            "available_tokens": available[name], "target_tokens": round(target.get(name, 0.0)),
-            "achieved_tokens": achieved[name], "target_share": round(weights.get(name, 0) / weight_sum, 4),
+            "doc_type": source.doc_type,
+            "weight": source.weight,
+            "documents": train_documents[name],
+            "available_tokens": available[name],
+            "target_tokens": round(target.get(name, 0.0)),
+            "achieved_tokens": achieved[name],
+            "target_share": round(weights.get(name, 0) / weight_sum, 4),
             "achieved_share": round(achieved[name] / achieved_total, 4),
             "repeat_factor": round(rate.get(name, 0.0), 4),
         }
     documents = sum(s["documents"] for s in sorted_stats)
     counts = StageCounts(into=documents, kept=documents - sampled_out, removed=sampled_out)
-    return counts.to_json({"downsampled": sampled_out} if sampled_out else {}, budget_tokens=budget,
-                          sources=sources, validation_documents=sum(validation_by_type.values()),
-                          validation_doc_types=dict(sorted(validation_by_type.items())),
-                          training_copies=copies)
+    return counts.to_json(
+        {"downsampled": sampled_out} if sampled_out else {},
+        budget_tokens=budget,
+        sources=sources,
+        validation_documents=sum(validation_by_type.values()),
+        validation_doc_types=dict(sorted(validation_by_type.items())),
+        training_copies=copies,
+    )

@@ -47,29 +47,41 @@ def run(driver: Driver, results: dict) -> dict:
                 if not len(chosen):
                     continue
                 # Within a partition, a seeded order per pass, so repeats land apart.
-                shuffle = np.frombuffer(_core.permutation(len(chosen), stable_hash(build.seed, split, partition, repeat)), dtype="<u8")
+                shuffle = np.frombuffer(
+                    _core.permutation(len(chosen), stable_hash(build.seed, split, partition, repeat)), dtype="<u8"
+                )
                 order = chosen[shuffle.astype(np.int64)]
                 tokens = np.load(driver.work.part("filter", partition, ".tokens.npz"))
-                writer.push(_as_bytes(tokens["ids"], "<u4"), _as_bytes(tokens["offsets"], "<i8"), _as_bytes(order, "<i8"))
+                writer.push(
+                    _as_bytes(tokens["ids"], "<u4"), _as_bytes(tokens["offsets"], "<i8"), _as_bytes(order, "<i8")
+                )
         stats = writer.close()
         stats["samples"] = stats["tokens"] // sample_len
         return stats
 
-    outcome = {"train": pack(stage / "train.u32.tmp", "train", range(max_copies),
-                             lambda plan, repeat: [pos for pos, count in plan["train"] if count > repeat])}
+    outcome = {
+        "train": pack(
+            stage / "train.u32.tmp",
+            "train",
+            range(max_copies),
+            lambda plan, repeat: [pos for pos, count in plan["train"] if count > repeat],
+        )
+    }
     os.replace(stage / "train.u32.tmp", stage / "train.u32")
     by_type = {}
     with open(stage / "validation.u32.tmp", "wb") as combined:
         for doc_type in doc_types:
             part = stage / "validation-type.u32.tmp"
-            by_type[doc_type] = pack(part, f"validation/{doc_type}", range(1),
-                                     lambda plan, _repeat: plan["validation"].get(doc_type, []))
+            by_type[doc_type] = pack(
+                part, f"validation/{doc_type}", range(1), lambda plan, _repeat: plan["validation"].get(doc_type, [])
+            )
             with open(part, "rb") as handle:
                 shutil.copyfileobj(handle, combined)
             part.unlink()
     os.replace(stage / "validation.u32.tmp", stage / "validation.u32")
-    outcome["validation"] = {key: sum(s[key] for s in by_type.values())
-                             for key in ("tokens", "dropped_tokens", "documents", "samples")}
+    outcome["validation"] = {
+        key: sum(s[key] for s in by_type.values()) for key in ("tokens", "dropped_tokens", "documents", "samples")
+    }
     outcome["validation"]["doc_types"] = {t: s["samples"] for t, s in by_type.items()}
     build_crash_point("pack")
     counts = StageCounts(into=docs_in, kept=docs_in)
@@ -79,4 +91,3 @@ def run(driver: Driver, results: dict) -> dict:
 def _as_bytes(array: np.ndarray, dtype: str) -> np.ndarray:
     """A contiguous little-endian copy viewed as bytes, as the Rust buffers expect."""
     return np.ascontiguousarray(array, dtype=dtype).view(np.uint8)
-

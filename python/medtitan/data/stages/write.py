@@ -30,14 +30,24 @@ def run(driver: Driver, results: dict) -> dict:
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
-        shards = _core.write_shards(driver.work.stage("pack") / f"{split}.u32", sample_len, build.seed + seed_offset,
-                                    per_shard, driver.tokenizer.vocab_size, target / split)
-        splits[split] = {"folder": folder, "samples": sum(s["samples"] for s in shards),
-                         "tokens": sum(s["tokens"] for s in shards),
-                         "shards": [Path(s["prefix"]).name for s in shards]}
+        shards = _core.write_shards(
+            driver.work.stage("pack") / f"{split}.u32",
+            sample_len,
+            build.seed + seed_offset,
+            per_shard,
+            driver.tokenizer.vocab_size,
+            target / split,
+        )
+        splits[split] = {
+            "folder": folder,
+            "samples": sum(s["samples"] for s in shards),
+            "tokens": sum(s["tokens"] for s in shards),
+            "shards": [Path(s["prefix"]).name for s in shards],
+        }
         if split == "validation":
-            _write_sample_doc_types(target, results["pack"]["splits"]["validation"]["doc_types"],
-                                    build.seed + seed_offset)
+            _write_sample_doc_types(
+                target, results["pack"]["splits"]["validation"]["doc_types"], build.seed + seed_offset
+            )
         build_crash_point("write")
     return {"splits": splits, "dtype": "uint16" if itemsize == 2 else "int32", "samples_per_shard": per_shard}
 
@@ -49,7 +59,9 @@ def _write_sample_doc_types(folder: Path, samples_by_type: dict[str, int], seed:
     names = sorted(samples_by_type)
     packed = np.repeat(np.arange(len(names), dtype=np.int64), [samples_by_type[n] for n in names])
     order = np.frombuffer(_core.permutation(len(packed), seed), dtype="<u8").astype(np.int64)
-    value = {"doc_types": names, "samples": {n: samples_by_type[n] for n in names},
-             "sample_doc_type": packed[order].tolist()}  # indices into doc_types
+    value = {
+        "doc_types": names,
+        "samples": {n: samples_by_type[n] for n in names},
+        "sample_doc_type": packed[order].tolist(),
+    }  # indices into doc_types
     write_atomic(folder / DOC_TYPES_FILE, (json.dumps(value) + "\n").encode())
-
