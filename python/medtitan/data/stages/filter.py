@@ -149,46 +149,56 @@ def _subset(ids: np.ndarray, offsets: np.ndarray, chosen: list[int]) -> tuple[np
     return (np.concatenate(picked) if picked else np.zeros(0, np.uint32)), np.concatenate([[0], np.cumsum(lengths)])
 
 
-def _scores(
-    config: BuildConfig, rows: list[dict], texts: list[str], ids: np.ndarray, offsets: np.ndarray, threads
-) -> dict:
-    """Every filter's score of every document (arrays, one entry per text). Language and
-    perplexity, the costly two, are computed only for the documents not exempt from them, and
-    at the same time: the reference LM scores in Rust with the GIL released while CLD2 runs."""
+def _tokens_and_perplexity(config: BuildConfig, texts: list[str], scored: list[int], threads):
+    """(ids, offsets, perplexity of the `scored` documents): the Rust half of the scoring."""
+    ids, offsets = _tokenizer(str(config.tokenizer)).encode_flat(texts, threads)
+    scorer = perplexity_scorer(config)
+    perplexity = scorer([texts[i] for i in scored], *_subset(ids, offsets, scored), threads) if scored else None
+    return ids, offsets, perplexity
+
+
+def _scores(config: BuildConfig, rows: list[dict], texts: list[str], threads) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(ids, offsets, every filter's score of every document). Language and perplexity, the costly
+    two, are computed only for the documents not exempt from them, and at the same time:
+    tokenization and the reference LM run in Rust with the GIL released, in a second thread,
+    while CLD2 and the other scores run in this one."""
     n = len(texts)
     exempt = config.filters.exempt
     names = list(_core.REPETITION_SCORE_NAMES)
-    repetition = np.frombuffer(_core.repetition_scores(texts, threads), dtype="<f8").reshape(n, len(names))
-    perplexity = np.full(n, np.nan)
     scorer = perplexity_scorer(config)
     scored = [i for i, r in enumerate(rows) if "perplexity" not in exempt.get(r["doc_type"], ())] if scorer else []
+    perplexity = np.full(n, np.nan)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = (
-            pool.submit(scorer, [texts[i] for i in scored], *_subset(ids, offsets, scored), threads) if scored else None
-        )
+        rust_half = pool.submit(_tokens_and_perplexity, config, texts, scored, threads)
         languages: list = [(None, None)] * n
         identifier = language_identifier(config)
         named = [i for i, r in enumerate(rows) if "language" not in exempt.get(r["doc_type"], ())] if identifier else []
         for i, found in zip(named, identifier.identify([texts[i] for i in named]) if named else []):
             languages[i] = found
-        if pending is not None:
-            perplexity[scored] = pending.result()
+        repetition = np.frombuffer(_core.repetition_scores(texts, threads), dtype="<f8").reshape(n, len(names))
+        ids, offsets, scored_perplexity = rust_half.result()
+    if scored:
+        perplexity[scored] = scored_perplexity
     unknown_words = np.full(n, np.nan)
     if unknown_word_thresholds(config)[0] is not None:
         unknown_words = np.frombuffer(_reference_lm(config)[2].unknown_fractions(texts, threads), dtype="<f8")
-    return {
-        "tokens": np.diff(offsets),
-        "non_alphanumeric": np.asarray(_core.non_alphanumeric_ratios(texts, threads)),
-        "mojibake": mojibake_sequences(texts),
-        "repetition": repetition,
-        "repetition_names": names,
-        "repetition_thresholds": config.filters.repetition_thresholds(),
-        "languages": languages,
-        "perplexity": perplexity,
-        "perplexity_thresholds": perplexity_thresholds(config),
-        "unknown_words": unknown_words,
-        "unknown_word_thresholds": unknown_word_thresholds(config),
-    }
+    return (
+        ids,
+        offsets,
+        {
+            "tokens": np.diff(offsets),
+            "non_alphanumeric": np.asarray(_core.non_alphanumeric_ratios(texts, threads)),
+            "mojibake": mojibake_sequences(texts),
+            "repetition": repetition,
+            "repetition_names": names,
+            "repetition_thresholds": config.filters.repetition_thresholds(),
+            "languages": languages,
+            "perplexity": perplexity,
+            "perplexity_thresholds": perplexity_thresholds(config),
+            "unknown_words": unknown_words,
+            "unknown_word_thresholds": unknown_word_thresholds(config),
+        },
+    )
 
 
 def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[str, str, float] | None:
@@ -262,8 +272,7 @@ def filter_task(context: TaskContext, partition: int) -> dict:
         return task_done()
     rows = read_jsonl(work.part("deid", partition))
     texts = [r["text"] for r in rows]
-    ids, offsets = _tokenizer(str(config.tokenizer)).encode_flat(texts, context.threads)
-    scores = _scores(config, rows, texts, ids, offsets, context.threads)
+    ids, offsets, scores = _scores(config, rows, texts, context.threads)
     keep, removed, examples = [], [], []
     for index, row in enumerate(rows):
         verdict = _verdict(config, row["doc_type"], index, scores)
