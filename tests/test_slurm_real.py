@@ -82,6 +82,16 @@ class RealSlurm:
 
         return self.wait_for(settled, timeout, what)
 
+    # slurmd refuses a job whose credential was revoked in the same second it starts again ("Job
+    # credential revoked": its check compares whole seconds), which Slurm's own BeginTime delay
+    # after a requeue avoids. A test that starts a requeued job early waits this long first.
+    REQUEUE_RELEASE_AFTER_S = 3.0
+
+    def release_requeued(self, job_id: str) -> None:
+        """Start a requeued (PENDING) job now instead of at its BeginTime, about two minutes away."""
+        time.sleep(self.REQUEUE_RELEASE_AFTER_S)
+        assert self.run("scontrol", "update", f"JobId={job_id}", "StartTime=now").returncode == 0
+
     def wait_for(self, predicate, timeout: float, what: str, poll: float = 1.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -230,8 +240,7 @@ def test_the_time_limit_saves_the_step_requeues_and_resumes_with_no_step_trained
     text = log.read_text()
     assert "time limit near (USR1)" in text and "did not stop within STOP_GRACE_S" not in text
 
-    # A requeued job waits for its BeginTime (about two minutes); release it now.
-    assert real_slurm.run("scontrol", "update", f"JobId={job}", "StartTime=now").returncode == 0
+    real_slurm.release_requeued(job)
     real_slurm.wait_for(lambda: len(steps_of(dump)) >= saved + 5, 180, "the resumed run's first steps")
     real_slurm.run("scancel", job)
     resumed = [e["step"] for e in read_jsonl(dump / "events.jsonl") if e["event"] == "resumed"]
@@ -280,9 +289,12 @@ def test_a_failed_run_is_requeued_resumes_and_gives_up_after_max_requeues(real_s
     )
     job = submit(env, "--time=10", f"--output={tmp_path}/train-%j.out")
 
+    released = []
+
     def release_requeued(info):
-        if info.get("JobState") == "PENDING" and info.get("Restarts") == "1":
-            real_slurm.run("scontrol", "update", f"JobId={job}", "StartTime=now")  # past its BeginTime wait
+        if info.get("JobState") == "PENDING" and info.get("Restarts") == "1" and not released:
+            real_slurm.release_requeued(job)
+            released.append(job)
 
     state = real_slurm.final_state(job, 300, "the failing job to give up", on_poll=release_requeued)
     log = (tmp_path / f"train-{job}.out").read_text()
