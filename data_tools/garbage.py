@@ -38,6 +38,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from data_tools.phi import MONTHS
+
 OCR_RATES = {"ocr_noise_5": 0.05, "ocr_noise_10": 0.10, "ocr_noise_20": 0.20, "ocr_noise_30": 0.30}
 KINDS = (*OCR_RATES, "random_bytes", "mojibake", "number_table", "repeated_lines", "boilerplate", "other_language")
 DERIVED_KINDS = frozenset({*OCR_RATES, "mojibake", "repeated_lines"})  # made from a clean text's own characters
@@ -358,20 +360,6 @@ _ORG_PARTS = (
     ["Inc.", "LLC", "Partners", "Foundation", "Systems", "Ltd."],
 )
 _CMS = ["SiteBuilder", "PageForge", "WebPress", "CloudPages", "Quickstack CMS"]
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def boilerplate(rng: random.Random, length: int) -> tuple[str, dict]:
@@ -389,7 +377,7 @@ def boilerplate(rng: random.Random, length: int) -> tuple[str, dict]:
         "year": year,
         "year2": year + rng.randint(1, 5),
         "cms": rng.choice(_CMS),
-        "month": rng.choice(_MONTHS),
+        "month": rng.choice(MONTHS),
         "day": rng.randint(1, 28),
         "pages": rng.randint(3, 40),
         "phone": f"{rng.randint(200, 999)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",

@@ -12,7 +12,7 @@ import random
 from data_tools import vocab
 from data_tools.pieces import Phi
 
-_MONTHS = (
+MONTHS = (
     "January",
     "February",
     "March",
@@ -71,9 +71,9 @@ def format_date(rng: random.Random, day: dt.date) -> str:
     if style == 2:
         return day.isoformat()
     if style == 3:
-        return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+        return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
     if style == 4:
-        return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}"
+        return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
     return f"{day.month:02d}-{day.day:02d}-{day.year}"
 
 

@@ -95,20 +95,21 @@ def _reference_lm(config: BuildConfig):
     return load_reference_lm(str(config.resolve(config.filters.reference_lm)), _tokenizer_sha256(str(config.tokenizer)))
 
 
+def _raised_per_doc_type(config: BuildConfig, absolute: float, bar) -> dict[str, float]:
+    """{doc_type: max(absolute, bar(its calibration))} for the doc_types the reference LM was
+    calibrated on. Never stricter than the absolute threshold: the calibration raises the bar for
+    doc_types whose clean text naturally scores high (PubMed), and a narrow calibration (templated
+    text, whose 99th percentile can be 5) must not turn ordinary documents into outliers."""
+    return {t: max(absolute, bar(c)) for t, c in _reference_lm(config)[1].items()}
+
+
 def perplexity_thresholds(config: BuildConfig) -> tuple[float | None, dict[str, float]]:
     """(the absolute max_perplexity, {doc_type: calibrated threshold}) the filter applies."""
     settings = config.filters
-    calibrated: dict[str, float] = {}
-    if settings.reference_lm is not None and settings.perplexity_calibration_factor is not None:
-        calibration = _reference_lm(config)[1]
-        # Never stricter than max_perplexity: the calibration raises the bar for doc_types whose
-        # clean text is naturally perplexing (PubMed), and a narrow calibration (templated text,
-        # whose 99th percentile can be 5) must not turn ordinary documents into outliers.
-        calibrated = {
-            t: max(settings.max_perplexity, settings.perplexity_calibration_factor * c["p99"])
-            for t, c in calibration.items()
-        }
-    return settings.max_perplexity, calibrated
+    if settings.reference_lm is None or settings.perplexity_calibration_factor is None:
+        return settings.max_perplexity, {}
+    factor = settings.perplexity_calibration_factor
+    return settings.max_perplexity, _raised_per_doc_type(config, settings.max_perplexity, lambda c: factor * c["p99"])
 
 
 UNKNOWN_WORDS_MARGIN = 0.04  # above a calibrated doc_type's 99th percentile of unknown-word share
@@ -119,12 +120,8 @@ def unknown_word_thresholds(config: BuildConfig) -> tuple[float | None, dict[str
     settings = config.filters
     if settings.reference_lm is None or settings.max_unknown_word_fraction is None:
         return None, {}
-    calibration = _reference_lm(config)[1]
-    return settings.max_unknown_word_fraction, {
-        t: max(settings.max_unknown_word_fraction, c["unknown_words_p99"] + UNKNOWN_WORDS_MARGIN)
-        for t, c in calibration.items()
-        if "unknown_words_p99" in c
-    }
+    absolute = settings.max_unknown_word_fraction
+    return absolute, _raised_per_doc_type(config, absolute, lambda c: c["unknown_words_p99"] + UNKNOWN_WORDS_MARGIN)
 
 
 @lru_cache(maxsize=2)
@@ -196,7 +193,7 @@ def _scores(config: BuildConfig, rows: list[dict], texts: list[str], threads) ->
             "perplexity": perplexity,
             "perplexity_thresholds": perplexity_thresholds(config),
             "unknown_words": unknown_words,
-            "unknown_word_thresholds": unknown_word_thresholds(config),
+            "unknown_words_thresholds": unknown_word_thresholds(config),
         },
     )
 
@@ -233,23 +230,17 @@ def _verdict(config: BuildConfig, doc_type: str, i: int, scores: dict) -> tuple[
         for name, value in zip(scores["repetition_names"], scores["repetition"][i]):
             if value > thresholds[name]:
                 return "repetition", f"{name} {value:.3f} > {thresholds[name]}", float(value)
-    unknown = float(scores["unknown_words"][i])
-    absolute, calibrated = scores["unknown_word_thresholds"]
-    if "unknown_words" not in exempt and not math.isnan(unknown):
+    for name, value, unit in (
+        ("unknown_words", scores["unknown_words"][i], "of words outside the reference vocabulary"),
+        ("perplexity", scores["perplexity"][i], "perplexity"),
+    ):
+        absolute, calibrated = scores[f"{name}_thresholds"]
+        if name in exempt or math.isnan(value):
+            continue
         limit = calibrated.get(doc_type, absolute)
-        if unknown > limit:
-            return "unknown_words", f"{unknown:.3f} of words outside the reference vocabulary > {limit:.3f}", unknown
-    perplexity = float(scores["perplexity"][i])
-    absolute, calibrated = scores["perplexity_thresholds"]
-    if "perplexity" not in exempt and not math.isnan(perplexity):
-        if doc_type in calibrated and perplexity > calibrated[doc_type]:
-            return (
-                "perplexity",
-                f"{perplexity:.1f} > {calibrated[doc_type]:.1f} (calibrated for {doc_type})",
-                perplexity,
-            )
-        if doc_type not in calibrated and perplexity > absolute:
-            return "perplexity", f"{perplexity:.1f} > {absolute}", perplexity
+        if value > limit:
+            where = f" (calibrated for {doc_type})" if doc_type in calibrated else ""
+            return name, f"{unit} {value:.3f} > {limit:.3f}{where}", float(value)
     return None
 
 
